@@ -1,0 +1,1 @@
+"""The `aios` command line: a thin layer over aios_core."""

@@ -1,0 +1,3 @@
+from aios_cli.main import cli
+
+cli()

@@ -1,0 +1,93 @@
+"""Environment checks behind `aios doctor`: what `aios run` needs and whether it is here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aios_core import assets
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True  # a failed required check means `aios run` cannot work
+
+
+def check_torch() -> list[Check]:
+    try:
+        import torch
+    except ImportError as err:
+        return [Check("torch", False, f"not importable: {err}")]
+    checks = [Check("torch", True, torch.__version__)]
+    if torch.cuda.is_available():
+        names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        checks.append(Check("device", True, f"CUDA {torch.version.cuda}: {names}"))
+    else:
+        checks.append(Check("device", True, "CPU only (no CUDA device)", required=False))
+    checks.append(check_deformable_attention_kernel(torch.cuda.is_available()))
+    return checks
+
+
+def check_deformable_attention_kernel(cuda_available: bool) -> Check:
+    if not cuda_available:
+        return Check("deform-attn kernel", True, "PyTorch path (no CUDA)", required=False)
+    try:
+        import cuda_ops
+
+        loaded = bool(cuda_ops.try_register())
+    except Exception as err:  # a broken build must not hide the other checks
+        return Check("deform-attn kernel", False, f"failed to load: {err}", required=False)
+    detail = "CUDA kernel loaded" if loaded else "PyTorch path (kernel unavailable)"
+    return Check("deform-attn kernel", loaded, detail, required=False)
+
+
+def check_checkpoint(explicit: str | None) -> Check:
+    try:
+        path = assets.resolve_checkpoint(explicit)
+    except assets.AssetNotFoundError as err:
+        return Check("checkpoint", False, str(err))
+    size_mb = path.stat().st_size / 2**20
+    return Check("checkpoint", True, f"{path} ({size_mb:.0f} MiB)")
+
+
+def check_smplx(explicit: str | None) -> Check:
+    try:
+        folder = assets.resolve_smplx_dir(explicit)
+    except assets.AssetNotFoundError as err:
+        return Check("SMPL-X model", False, str(err))
+    return Check("SMPL-X model", True, str(Path(folder) / assets.SMPLX_FILENAME))
+
+
+def check_renderer() -> Check:
+    try:
+        from aios_core.rendering.gl_backend import GL_HELP, find_working_platform
+    except ImportError as err:
+        return Check("renderer", False, f"pyrender not importable: {err}", required=False)
+    platform, reasons = find_working_platform()
+    if platform:
+        return Check("renderer", True, f"pyrender offscreen via {platform}", required=False)
+    tried = "; ".join(f"{name}: {why}" for name, why in reasons.items())
+    return Check("renderer", False, f"{tried}. {GL_HELP}", required=False)
+
+
+def check_video() -> Check:
+    try:
+        import av
+    except ImportError as err:
+        return Check("video I/O", False, f"PyAV not importable: {err}")
+    encoders = [name for name in ("libx264", "h264", "mpeg4") if name in av.codecs_available]
+    detail = f"PyAV {av.__version__} (FFmpeg inside); encoders: {', '.join(encoders) or 'none'}"
+    return Check("video I/O", bool(encoders), detail)
+
+
+def run_all(checkpoint: str | None = None, smplx_dir: str | None = None) -> list[Check]:
+    return [
+        *check_torch(),
+        check_checkpoint(checkpoint),
+        check_smplx(smplx_dir),
+        check_renderer(),
+        check_video(),
+    ]

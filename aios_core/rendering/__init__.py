@@ -1,0 +1,1 @@
+"""Offscreen mesh rendering."""
