@@ -1,0 +1,1 @@
+"""The AiOS network: backbone, deformable transformer, prediction heads."""

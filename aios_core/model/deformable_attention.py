@@ -1,0 +1,199 @@
+"""Multi-scale deformable attention (Deformable DETR), with a pure-PyTorch sampling core.
+
+The sampling core can be swapped for a compiled GPU kernel via ``register_kernel``; the module
+and the PyTorch core compute the same thing (bilinear sampling with zero padding, pixel centres
+at half-integers, i.e. ``grid_sample(align_corners=False)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+# (value, spatial_shapes, level_start_index, sampling_locations, attention_weights) -> output
+DeformableAttentionKernel = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
+
+_registered_kernel: DeformableAttentionKernel | None = None
+
+
+def register_kernel(kernel: DeformableAttentionKernel | None) -> None:
+    """Use ``kernel`` for CUDA tensors from now on (None restores the PyTorch path)."""
+    global _registered_kernel
+    _registered_kernel = kernel
+
+
+def registered_kernel() -> DeformableAttentionKernel | None:
+    return _registered_kernel
+
+
+def ms_deform_attn_pytorch(
+    value: Tensor,
+    spatial_shapes: Tensor,
+    level_start_index: Tensor,
+    sampling_locations: Tensor,
+    attention_weights: Tensor,
+) -> Tensor:
+    """Attention-weighted sum of bilinear samples of every level's value map.
+
+    value (B, Lv, M, D) with levels flattened row-major one after another; spatial_shapes (L, 2)
+    as (H, W); level_start_index (L,); sampling_locations (B, Lq, M, L, P, 2) as (x, y) in [0, 1]
+    of each level's full (padded) extent; attention_weights (B, Lq, M, L, P) -> (B, Lq, M * D).
+    Samples outside the map read zeros.
+    """
+    batch, _, num_heads, head_dim = value.shape
+    _, num_queries, _, num_levels, num_points, _ = sampling_locations.shape
+    # grid_sample wants coordinates in [-1, 1]; with align_corners=False, -1 is the left edge of
+    # pixel 0, so x_px = loc * W - 0.5 exactly as in the CUDA kernel.
+    grids = 2 * sampling_locations - 1
+    # One batch entry per (image, head): (B * M, Lq, L, P, 2) and (B * M, 1, Lq, L, P).
+    grids = grids.transpose(1, 2).flatten(0, 1)
+    weights = attention_weights.transpose(1, 2).flatten(0, 1).unsqueeze(1)
+
+    shapes = spatial_shapes.tolist()
+    # Levels are contiguous in order, so their sizes alone locate them (level_start_index is
+    # part of the kernel signature; recomputing here avoids extra device syncs).
+    per_level_values = value.split([height * width for height, width in shapes], dim=1)
+    output = value.new_zeros(batch * num_heads, head_dim, num_queries)
+    for level, (height, width) in enumerate(shapes):
+        # (B, H*W, M, D) -> (B * M, D, H, W)
+        value_map = (
+            per_level_values[level]
+            .flatten(2)
+            .transpose(1, 2)
+            .reshape(batch * num_heads, head_dim, height, width)
+        )
+        sampled = F.grid_sample(
+            value_map,
+            grids[:, :, level],
+            mode="bilinear",
+            padding_mode="zeros",
+            align_corners=False,
+        )  # (B * M, D, Lq, P)
+        output = output + (sampled * weights[:, :, :, level]).sum(-1)
+    # (B * M, D, Lq) -> (B, Lq, M * D), heads outermost in the channel dimension.
+    output = output.view(batch, num_heads * head_dim, num_queries)
+    return output.transpose(1, 2).contiguous()
+
+
+def multi_scale_deformable_attention(
+    value: Tensor,
+    spatial_shapes: Tensor,
+    level_start_index: Tensor,
+    sampling_locations: Tensor,
+    attention_weights: Tensor,
+) -> Tensor:
+    """The registered kernel for CUDA tensors when there is one, else ``ms_deform_attn_pytorch``."""
+    kernel = _registered_kernel
+    if kernel is not None and value.is_cuda:
+        return kernel(
+            value, spatial_shapes, level_start_index, sampling_locations, attention_weights
+        )
+    return ms_deform_attn_pytorch(
+        value, spatial_shapes, level_start_index, sampling_locations, attention_weights
+    )
+
+
+class MultiScaleDeformableAttention(nn.Module):
+    """Each query attends to ``num_points`` learned offsets around its reference point per level
+    and head. Parameter names match the official ``MSDeformAttn``."""
+
+    def __init__(
+        self, embed_dim: int = 256, num_levels: int = 4, num_heads: int = 8, num_points: int = 4
+    ):
+        super().__init__()
+        if embed_dim % num_heads != 0:
+            raise ValueError(f"embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
+        self.embed_dim = embed_dim
+        self.num_levels = num_levels
+        self.num_heads = num_heads
+        self.num_points = num_points
+        self.head_dim = embed_dim // num_heads
+        self.sampling_offsets = nn.Linear(embed_dim, num_heads * num_levels * num_points * 2)
+        self.attention_weights = nn.Linear(embed_dim, num_heads * num_levels * num_points)
+        self.value_proj = nn.Linear(embed_dim, embed_dim)
+        self.output_proj = nn.Linear(embed_dim, embed_dim)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Offsets start on a ring: head h points along angle 2*pi*h/M, point p at distance p+1
+        (in feature-map pixels, direction scaled so its larger component is 1); uniform weights."""
+        nn.init.constant_(self.sampling_offsets.weight, 0.0)
+        angles = torch.arange(self.num_heads, dtype=torch.float32) * (
+            2.0 * math.pi / self.num_heads
+        )
+        directions = torch.stack([angles.cos(), angles.sin()], -1)
+        directions = directions / directions.abs().max(-1, keepdim=True)[0]
+        ring = directions.view(self.num_heads, 1, 1, 2).repeat(
+            1, self.num_levels, self.num_points, 1
+        )
+        ring = ring * torch.arange(1, self.num_points + 1, dtype=torch.float32).view(1, 1, -1, 1)
+        with torch.no_grad():
+            self.sampling_offsets.bias.copy_(ring.view(-1))
+        nn.init.constant_(self.attention_weights.weight, 0.0)
+        nn.init.constant_(self.attention_weights.bias, 0.0)
+        nn.init.xavier_uniform_(self.value_proj.weight)
+        nn.init.constant_(self.value_proj.bias, 0.0)
+        nn.init.xavier_uniform_(self.output_proj.weight)
+        nn.init.constant_(self.output_proj.bias, 0.0)
+
+    def sampling_locations(
+        self, reference_points: Tensor, offsets: Tensor, spatial_shapes: Tensor
+    ) -> Tensor:
+        """reference_points (B, Lq, L, 2|4), offsets (B, Lq, M, L, P, 2) -> (B, Lq, M, L, P, 2)."""
+        if reference_points.shape[-1] == 2:
+            # Offsets are in pixels of each level: divide by (W, H) to get normalised units.
+            normalizer = torch.stack([spatial_shapes[..., 1], spatial_shapes[..., 0]], -1)
+            return (
+                reference_points[:, :, None, :, None, :]
+                + offsets / normalizer[None, None, None, :, None, :]
+            )
+        if reference_points.shape[-1] == 4:
+            # Reference boxes (cx, cy, w, h): offsets scale with the box half-size, divided by P.
+            centers = reference_points[:, :, None, :, None, :2]
+            sizes = reference_points[:, :, None, :, None, 2:]
+            return centers + offsets / self.num_points * sizes * 0.5
+        raise ValueError(
+            f"reference_points must end in 2 or 4 coordinates, got {reference_points.shape[-1]}"
+        )
+
+    def forward(
+        self,
+        query: Tensor,
+        reference_points: Tensor,
+        value_input: Tensor,
+        spatial_shapes: Tensor,
+        level_start_index: Tensor,
+        value_padding_mask: Tensor | None = None,
+    ) -> Tensor:
+        """query (B, Lq, C), reference_points (B, Lq, L, 2|4) in [0, 1], value_input (B, Lv, C),
+        spatial_shapes (L, 2) long (H, W), level_start_index (L,), value_padding_mask (B, Lv)
+        True on padding -> (B, Lq, C)."""
+        batch, num_queries, _ = query.shape
+        num_values = value_input.shape[1]
+
+        value = self.value_proj(value_input)
+        if value_padding_mask is not None:
+            value = value.masked_fill(value_padding_mask[..., None], 0.0)
+        value = value.view(batch, num_values, self.num_heads, self.head_dim)
+
+        heads, levels, points = self.num_heads, self.num_levels, self.num_points
+        offsets = self.sampling_offsets(query).view(batch, num_queries, heads, levels, points, 2)
+        weights = self.attention_weights(query).view(batch, num_queries, heads, levels * points)
+        # One softmax across all levels and points of a head.
+        weights = F.softmax(weights, -1).view(batch, num_queries, heads, levels, points)
+        locations = self.sampling_locations(reference_points, offsets, spatial_shapes)
+
+        if value.dtype == torch.float16:
+            # Sampling runs in float32 under mixed precision, as the official module does.
+            output = multi_scale_deformable_attention(
+                value.float(), spatial_shapes, level_start_index, locations.float(), weights.float()
+            ).to(torch.float16)
+        else:
+            output = multi_scale_deformable_attention(
+                value, spatial_shapes, level_start_index, locations, weights
+            )
+        return self.output_proj(output)  # (B, Lq, C)

@@ -1,0 +1,59 @@
+"""Small building blocks shared by the encoder, decoder and heads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+# The official util/misc.py clamps with this epsilon; boxes round-trip through it, so it must match.
+INVERSE_SIGMOID_EPS = 1e-3
+
+
+def inverse_sigmoid(x: Tensor, eps: float = INVERSE_SIGMOID_EPS) -> Tensor:
+    """Logit of ``x`` clamped to [0, 1]; numerator and denominator are floored at ``eps``."""
+    x = x.clamp(min=0.0, max=1.0)
+    numerator = x.clamp(min=eps)
+    denominator = (1.0 - x).clamp(min=eps)
+    return torch.log(numerator / denominator)
+
+
+class MLP(nn.Module):
+    """Stack of ``num_layers`` linear layers with ReLU between them (none after the last)."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, num_layers: int):
+        super().__init__()
+        self.num_layers = num_layers
+        in_dims = [input_dim] + [hidden_dim] * (num_layers - 1)
+        out_dims = [hidden_dim] * (num_layers - 1) + [output_dim]
+        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(in_dims, out_dims, strict=True))
+
+    def forward(self, x: Tensor) -> Tensor:
+        last = len(self.layers) - 1
+        for index, linear in enumerate(self.layers):
+            x = linear(x)
+            if index < last:
+                x = F.relu(x)
+        return x
+
+
+_FUNCTIONAL_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": F.relu,
+    "gelu": F.gelu,
+    "glu": F.glu,
+    "selu": F.selu,
+}
+
+
+def activation_from_name(name: str) -> Callable[[Tensor], Tensor]:
+    """Activation for a config name; 'prelu' is a module (it has a parameter), the rest functions.
+
+    Functions rather than modules keep the state dict free of extra keys, as in the official code.
+    """
+    if name == "prelu":
+        return nn.PReLU()
+    if name not in _FUNCTIONAL_ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; expected relu, gelu, glu, prelu or selu")
+    return _FUNCTIONAL_ACTIVATIONS[name]
