@@ -1,0 +1,68 @@
+"""SMPL-X body model, rotation conversions, keypoint orders and AiOS' camera model."""
+
+from aios_core.body.camera import (
+    AIOS_CAM_SCALE_EPS,
+    AIOS_FOCAL_LENGTH_PX,
+    aios_cam_to_translation,
+    aios_principal_point,
+    aios_project_points,
+    project_points,
+)
+from aios_core.body.keypoints import (
+    NUM_SMPLX_137_KEYPOINTS,
+    NUM_SMPLX_JOINTS,
+    NUM_SMPLX_KEYPOINTS,
+    SMPLX_137_INDICES,
+    SMPLX_137_KEYPOINT_NAMES,
+    SMPLX_137_PARTS,
+    SMPLX_JOINT_NAMES,
+    SMPLX_KEYPOINT_NAMES,
+    SMPLX_PARENTS,
+    select_smplx_137,
+)
+from aios_core.body.rotations import (
+    axis_angle_to_matrix,
+    axis_angle_to_quaternion,
+    matrix_to_axis_angle,
+    matrix_to_axis_angle_aios,
+    matrix_to_quaternion,
+    matrix_to_rot6d,
+    quaternion_to_axis_angle,
+    quaternion_to_matrix,
+    rot6d_to_axis_angle_aios,
+    rot6d_to_matrix,
+)
+from aios_core.body.smplx_model import NUM_FACES, NUM_VERTICES, SmplxModel, SmplxOutput
+
+__all__ = [
+    "AIOS_CAM_SCALE_EPS",
+    "AIOS_FOCAL_LENGTH_PX",
+    "NUM_FACES",
+    "NUM_SMPLX_137_KEYPOINTS",
+    "NUM_SMPLX_JOINTS",
+    "NUM_SMPLX_KEYPOINTS",
+    "NUM_VERTICES",
+    "SMPLX_137_INDICES",
+    "SMPLX_137_KEYPOINT_NAMES",
+    "SMPLX_137_PARTS",
+    "SMPLX_JOINT_NAMES",
+    "SMPLX_KEYPOINT_NAMES",
+    "SMPLX_PARENTS",
+    "SmplxModel",
+    "SmplxOutput",
+    "aios_cam_to_translation",
+    "aios_principal_point",
+    "aios_project_points",
+    "axis_angle_to_matrix",
+    "axis_angle_to_quaternion",
+    "matrix_to_axis_angle",
+    "matrix_to_axis_angle_aios",
+    "matrix_to_quaternion",
+    "matrix_to_rot6d",
+    "project_points",
+    "quaternion_to_axis_angle",
+    "quaternion_to_matrix",
+    "rot6d_to_axis_angle_aios",
+    "rot6d_to_matrix",
+    "select_smplx_137",
+]

@@ -1,0 +1,70 @@
+"""Pinhole projection and AiOS' camera model.
+
+Camera frame (OpenCV, as AiOS renders with ``convention='opencv'``): x right, y down,
+z forward (away from the camera), metres. Image coordinates: pixels, origin at the top-left
+corner of the image, u to the right, v down.
+
+AiOS predicts, per person, ``pred_smpl_cam = (s, tx, ty)`` and places the SMPL-X output
+(vertices / joints as the body model returns them, no ``transl``) in the camera frame by a
+pure translation (no camera rotation)::
+
+    s' = s + 1e-9
+    translation_m = (tx / s', ty / s', 1 / s')
+
+seen through a virtual pinhole with focal length 5000 px on both axes and principal point at
+the centre of the network's input image ``(w / 2, h / 2)`` (the resized image the network
+sees, before batch padding). 1/s is the depth of the body-model origin in metres. This is
+``project_points_new``, used by the official loss and by ``PostProcess_SMPLX_Multi_Infer``
+('cam_trans' and 'smplx_joint_proj'). The config also defines ``camera_3d_size = 2.5`` and
+``input_body_shape = (256, 192)``; neither takes part in this conversion.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+AIOS_FOCAL_LENGTH_PX = 5000.0  # virtual focal length, both axes (config `focal`)
+AIOS_CAM_SCALE_EPS = 1e-9  # added to the predicted scale before inverting it
+
+
+def project_points(
+    points_cam: Tensor, focal_px: Tensor | float, principal_point_px: Tensor | float
+) -> Tensor:
+    """Pinhole projection: (..., 3) camera-frame points -> (..., 2) pixels.
+
+    ``focal_px`` and ``principal_point_px`` are (fx, fy) and (cx, cy), shaped (..., 2) and
+    broadcastable against ``points_cam[..., :2]`` (add a point axis for per-image values),
+    or scalars. u = fx * x / z + cx, v = fy * y / z + cy (divide first, as AiOS does).
+    """
+    if points_cam.shape[-1] != 3:
+        raise ValueError(f"points_cam must have shape (..., 3), got {tuple(points_cam.shape)}")
+    normalised = points_cam[..., :2] / points_cam[..., 2:3]
+    return normalised * focal_px + principal_point_px
+
+
+def aios_cam_to_translation(pred_cam: Tensor) -> Tensor:
+    """(..., 3) AiOS camera (s, tx, ty) -> (..., 3) translation in metres, camera frame."""
+    if pred_cam.shape[-1] != 3:
+        raise ValueError(f"pred_cam must have shape (..., 3), got {tuple(pred_cam.shape)}")
+    scale = pred_cam[..., 0] + AIOS_CAM_SCALE_EPS
+    # Same operations as the official code (tx / s, not tx * (1 / s)) for identical rounding.
+    return torch.stack((pred_cam[..., 1] / scale, pred_cam[..., 2] / scale, 1.0 / scale), -1)
+
+
+def aios_principal_point(image_size_wh: Tensor) -> Tensor:
+    """(..., 2) network input size (w, h) in pixels -> (..., 2) principal point (w/2, h/2)."""
+    return image_size_wh / 2
+
+
+def aios_project_points(points_body: Tensor, pred_cam: Tensor, image_size_wh: Tensor) -> Tensor:
+    """Project body-model points through AiOS' camera: (..., P, 3) -> (..., P, 2) pixels.
+
+    ``points_body``: joints or vertices as the body model returns them (no translation);
+    ``pred_cam``: (..., 3) per person; ``image_size_wh``: (..., 2) network input (w, h).
+    Pixels are in the network input image; scale by original / input size for the original.
+    """
+    translation_m = aios_cam_to_translation(pred_cam)  # (..., 3)
+    points_cam = points_body + translation_m.unsqueeze(-2)  # (..., P, 3)
+    principal_px = aios_principal_point(image_size_wh.to(points_cam.dtype)).unsqueeze(-2)
+    return project_points(points_cam, AIOS_FOCAL_LENGTH_PX, principal_px)
