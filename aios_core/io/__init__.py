@@ -1,0 +1,1 @@
+"""Files aios writes and reads: the results of a run."""
