@@ -1,0 +1,59 @@
+"""Images in, people out: preprocessing, one forward pass and post-processing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from aios_core.model.postprocess import DEFAULT_SCORE_THRESHOLD, postprocess
+from aios_core.model.preprocess import as_chw_tensor, prepare_batch, resized_size
+from aios_core.model.results import ImageResult, PersonResult
+
+__all__ = ["DEFAULT_SCORE_THRESHOLD", "ImageResult", "PersonResult", "predict_images"]
+
+
+def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    """Device of the model's tensors and the floating dtype its inputs should have."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if not tensors:
+        return torch.device("cpu"), torch.float32
+    floating = [t for t in tensors if t.is_floating_point()]
+    return tensors[0].device, (floating[0].dtype if floating else torch.float32)
+
+
+def predict_images(
+    model: nn.Module,
+    images: Sequence[np.ndarray | Tensor],
+    threshold: float | None = None,
+) -> list[ImageResult]:
+    """Detect every person in each image; one ImageResult per image, in input order.
+
+    model: an AiOS network (``forward(images, padding_mask) -> raw output dict``), normally in
+    eval mode. images: numpy (H, W, 3) uint8 RGB or tensors (3, H, W) / (H, W, 3) with values
+    in 0..255; sizes may differ. threshold: minimum detection score, default
+    DEFAULT_SCORE_THRESHOLD.
+
+    Images are batched by network input size: zero padding changes what the official network
+    computes (GroupNorm statistics over the padded canvas, border features, padded tokens in
+    the two-stage top-k), so an image is never padded to another's size and its result does
+    not depend on which other images share the call. All frames of a video form one batch.
+    """
+    if isinstance(images, (np.ndarray, Tensor)) or not isinstance(images, Sequence):
+        raise ValueError("images must be a sequence (list or tuple) of images")
+    device, dtype = _model_device_dtype(model)
+    sources = [as_chw_tensor(image, i) for i, image in enumerate(images)]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, source in enumerate(sources):
+        groups.setdefault(resized_size(source.shape[1], source.shape[2]), []).append(i)
+
+    results: list[ImageResult | None] = [None] * len(sources)
+    with torch.inference_mode():
+        for indices in groups.values():
+            batch = prepare_batch([sources[i] for i in indices], device)
+            outputs = model(batch.images.to(dtype), batch.padding_mask)
+            for i, result in zip(indices, postprocess(outputs, batch, threshold), strict=True):
+                results[i] = result
+    return results  # type: ignore[return-value]

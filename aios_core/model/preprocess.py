@@ -1,0 +1,228 @@
+"""Test-time image preparation of AiOS: resize, normalise, pad and mask a batch, on the device.
+
+The official inference path (``datasets/INFERENCE_demo.py``) resizes every frame so its short
+side is 800 px unless the long side would exceed 1333 px, with ``cv2.warpAffine`` (bilinear,
+constant-zero border) under a pure scaling matrix that maps the whole image onto the new size;
+then ImageNet mean/std normalisation in RGB order on 0..255 values; then the batch is
+zero-padded at the bottom/right to the largest image, with a mask that is True on padding.
+
+The resampling here reproduces that warp on the target device: the source position of output
+pixel ``x`` is ``x * (w / ow)`` in float32 (no half-pixel shift, unlike ``cv2.resize``), the
+four neighbours are blended bilinearly, and neighbours past the right/bottom edge count as 0.
+The inverse scale is derived the way OpenCV derives it from the official float32 matrix and
+the blend is OpenCV's fused lerp, so the result equals OpenCV >= 4.11 (float32 sampling
+positions) to float rounding. OpenCV
+builds before 4.11 quantise the sampling position to 1/32 px, which moves single pixels by up
+to a few grey levels on noisy images; that cannot be reproduced without knowing the build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+TEST_SHORT_SIDE_PX = 800
+TEST_MAX_SIDE_PX = 1333
+# ImageNet statistics on 0..255 values, RGB order (official ``Normalize`` with to_rgb=True).
+PIXEL_MEAN_RGB = (123.675, 116.28, 103.53)
+PIXEL_STD_RGB = (58.395, 57.12, 57.375)
+
+
+@dataclass
+class PreparedBatch:
+    """Network input for B images plus the geometry needed to map predictions back."""
+
+    images: Tensor  # (B, 3, Hp, Wp) float32, normalised RGB, zero on padding
+    padding_mask: Tensor  # (B, Hp, Wp) bool, True on padding
+    original_sizes: Tensor  # (B, 2) int64 (h, w) of the input images
+    resized_sizes: Tensor  # (B, 2) int64 (h, w) after resizing, before padding
+    resize_scale_xy: Tensor  # (B, 2) float32 resized px per original px, (ow / w, oh / h)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+def resized_size(
+    height: int,
+    width: int,
+    short_side_px: int = TEST_SHORT_SIDE_PX,
+    max_side_px: int | None = TEST_MAX_SIDE_PX,
+) -> tuple[int, int]:
+    """(height, width) after the official test-time resize.
+
+    The short side becomes ``short_side_px`` unless that pushes the long side past
+    ``max_side_px``; then the target short side is ``round(max * short / long)``. The long side
+    is truncated (int), not rounded, as in the official rule.
+    """
+    if height <= 0 or width <= 0:
+        raise ValueError(f"image size must be positive, got {height}x{width}")
+    target = short_side_px
+    short, long = float(min(height, width)), float(max(height, width))
+    if max_side_px is not None and long / short * target > max_side_px:
+        # Python's round (half to even) on a float, as the official code does.
+        target = int(round(max_side_px * short / long))
+    if min(height, width) == target:
+        return height, width
+    if width < height:
+        return int(target * height / width), target
+    return target, int(target * width / height)
+
+
+def as_chw_tensor(image: np.ndarray | Tensor, index: int) -> Tensor:
+    """One input image as a (3, H, W) tensor on its current device (uint8 or float 0..255)."""
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8:
+            raise ValueError(
+                f"image {index}: numpy images must be uint8 RGB (H, W, 3), got dtype {image.dtype}"
+            )
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(
+                f"image {index}: numpy images must have shape (H, W, 3), got {image.shape}"
+            )
+        return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    if isinstance(image, Tensor):
+        if image.dtype != torch.uint8 and not image.dtype.is_floating_point:
+            raise ValueError(
+                f"image {index}: tensors must be uint8 or floating point (0..255), "
+                f"got dtype {image.dtype}"
+            )
+        if image.ndim != 3 or 3 not in (image.shape[0], image.shape[2]):
+            raise ValueError(
+                f"image {index}: tensors must have shape (3, H, W) or (H, W, 3), "
+                f"got {tuple(image.shape)}"
+            )
+        # A (3, W, 3) tensor is ambiguous; torch's channel-first layout wins.
+        return image if image.shape[0] == 3 else image.permute(2, 0, 1)
+    raise ValueError(
+        f"image {index}: expected a numpy array or torch tensor, got {type(image).__name__}"
+    )
+
+
+def _inverse_scales(in_h: int, in_w: int, out_h: int, out_w: int) -> tuple[np.float32, ...]:
+    """Source px per output px, (y, x), exactly as OpenCV inverts the official warp matrix.
+
+    The official matrix holds float32(out / in) on its diagonal; OpenCV inverts it in float64
+    through the determinant and samples with the float32-rounded inverse. Using in / out
+    directly would differ by an ulp for some sizes and shift whole rows of pixels slightly.
+    """
+    scale_x = float(np.float32(out_w / in_w))
+    scale_y = float(np.float32(out_h / in_h))
+    inverse_det = 1.0 / (scale_x * scale_y)
+    return np.float32(scale_x * inverse_det), np.float32(scale_y * inverse_det)
+
+
+def _source_taps(
+    out_len: int, in_len: int, inverse_scale: np.float32, device: torch.device
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Neighbour indices and blend weight along one axis of the official scaling warp.
+
+    Returns (lower index, upper index, weight of the upper neighbour), each (out_len,).
+    Positions are computed in float32 like OpenCV's warp; an upper index equal to ``in_len``
+    points at the zero border row/column appended by the caller.
+    """
+    position = np.arange(out_len, dtype=np.float32) * inverse_scale  # (out_len,)
+    lower = np.floor(position)
+    upper_weight = (position - lower).astype(np.float32)
+    lower_index = np.minimum(lower.astype(np.int64), in_len)
+    upper_index = np.minimum(lower_index + 1, in_len)
+    taps = (lower_index, upper_index, upper_weight)
+    return tuple(torch.from_numpy(np.ascontiguousarray(t)).to(device) for t in taps)
+
+
+def _lerp(low: Tensor, high: Tensor, weight: Tensor) -> Tensor:
+    """low + weight * (high - low) with one rounding of the multiply-add, as OpenCV's FMA.
+
+    The float32 product is exact in float64, so the float64 sum rounded back to float32
+    reproduces a fused multiply-add; devices without float64 round twice (<= 1 ulp off).
+    """
+    step = high - low
+    if low.device.type == "mps":
+        return low + weight * step
+    return (low.double() + weight.double() * step.double()).float()
+
+
+def warp_resize(images: Tensor, height: int, width: int) -> Tensor:
+    """(..., H, W) float32 -> (..., height, width) by the official bilinear scaling warp."""
+    in_h, in_w = images.shape[-2:]
+    device = images.device
+    # One zero row and column stand in for OpenCV's constant border.
+    bordered = torch.nn.functional.pad(images, (0, 1, 0, 1))
+    inverse_y, inverse_x = _inverse_scales(in_h, in_w, height, width)
+    x0, x1, wx = _source_taps(width, in_w, inverse_x, device)
+    y0, y1, wy = _source_taps(height, in_h, inverse_y, device)
+    # Horizontal blend, then vertical: (..., H + 1, width) -> (..., height, width).
+    rows = _lerp(bordered.index_select(-1, x0), bordered.index_select(-1, x1), wx)
+    return _lerp(rows.index_select(-2, y0), rows.index_select(-2, y1), wy[:, None])
+
+
+def normalise(pixels: Tensor) -> Tensor:
+    """(..., 3, H, W) float32 RGB on 0..255 -> ImageNet-normalised float32, rounded like mmcv.
+
+    mmcv subtracts the float32 mean in float32, then multiplies by the float64 reciprocal of
+    the float32 std and rounds back to float32; devices without float64 get the float32
+    product, at most one ulp away.
+    """
+    mean = torch.tensor(PIXEL_MEAN_RGB, dtype=torch.float32, device=pixels.device)[:, None, None]
+    std = torch.tensor(PIXEL_STD_RGB, dtype=torch.float32, device=pixels.device)[:, None, None]
+    centred = pixels - mean
+    if pixels.device.type == "mps":
+        return centred * std.reciprocal()
+    return (centred.double() * std.double().reciprocal()).float()
+
+
+def prepare_batch(
+    images: Sequence[np.ndarray | Tensor],
+    device: torch.device | str,
+    short_side_px: int = TEST_SHORT_SIDE_PX,
+    max_side_px: int | None = TEST_MAX_SIDE_PX,
+) -> PreparedBatch:
+    """Resize, normalise and pad RGB images for the network, computed on ``device``.
+
+    images: numpy (H, W, 3) uint8 RGB, or tensors (3, H, W) / (H, W, 3), uint8 or float with
+    values in 0..255. Sizes may differ between images.
+    """
+    if isinstance(images, (np.ndarray, Tensor)) or not isinstance(images, Sequence):
+        raise ValueError("images must be a sequence (list or tuple) of images")
+    if len(images) == 0:
+        raise ValueError("images is empty: need at least one image")
+    device = torch.device(device)
+    sources = [as_chw_tensor(image, i) for i, image in enumerate(images)]
+    for i, source in enumerate(sources):
+        if source.shape[1] == 0 or source.shape[2] == 0:
+            raise ValueError(f"image {i} is empty: shape {tuple(source.shape)}")
+
+    original = [(int(s.shape[1]), int(s.shape[2])) for s in sources]
+    resized = [resized_size(h, w, short_side_px, max_side_px) for h, w in original]
+    pad_h = max(h for h, _ in resized)
+    pad_w = max(w for _, w in resized)
+
+    batch = torch.zeros((len(sources), 3, pad_h, pad_w), dtype=torch.float32, device=device)
+    padding_mask = torch.ones((len(sources), pad_h, pad_w), dtype=torch.bool, device=device)
+    # Images of one size (all frames of a video) are resized together.
+    same_size: dict[tuple[int, int], list[int]] = {}
+    for i, size in enumerate(original):
+        same_size.setdefault(size, []).append(i)
+    for size, indices in same_size.items():
+        h, w = resized[indices[0]]
+        pixels = torch.stack([sources[i].to(device) for i in indices]).float()  # (n, 3, H, W)
+        if (h, w) != size:
+            pixels = warp_resize(pixels, h, w)
+        pixels = pixels.clamp(0.0, 255.0)  # the official clips after the warp
+        slots = torch.tensor(indices, device=device)
+        batch[slots, :, :h, :w] = normalise(pixels)
+        padding_mask[slots, :h, :w] = False
+
+    original_sizes = torch.tensor(original, dtype=torch.int64)
+    resized_sizes = torch.tensor(resized, dtype=torch.int64)
+    resize_scale_xy = (resized_sizes.flip(-1).double() / original_sizes.flip(-1).double()).float()
+    return PreparedBatch(
+        batch,
+        padding_mask,
+        original_sizes.to(device),
+        resized_sizes.to(device),
+        resize_scale_xy.to(device),
+    )
