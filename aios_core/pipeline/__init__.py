@@ -1,0 +1,1 @@
+"""`aios run`: frames in, tracked and smoothed SMPL-X people (and an overlay video) out."""

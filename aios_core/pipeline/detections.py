@@ -1,0 +1,113 @@
+"""Per-frame network results gathered into results-file rows, checkpointed for --resume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aios_core.io.results_file import (
+    PER_DETECTION_SHAPES,
+    ResultsFileError,
+    RunResults,
+    load_results,
+    save_results,
+)
+from aios_core.model.results import ImageResult
+
+# results-file field <- ImageResult attribute
+_FROM_IMAGE_RESULT = {
+    "score": "scores",
+    "body_box_xyxy_px": "body_boxes_xyxy_px",
+    "lhand_box_xyxy_px": "lhand_boxes_xyxy_px",
+    "rhand_box_xyxy_px": "rhand_boxes_xyxy_px",
+    "face_box_xyxy_px": "face_boxes_xyxy_px",
+    "body_keypoints_px": "body_keypoints_px",
+    "lhand_keypoints_px": "lhand_keypoints_px",
+    "rhand_keypoints_px": "rhand_keypoints_px",
+    "face_keypoints_px": "face_keypoints_px",
+    "global_orient": "global_orient",
+    "body_pose": "body_pose",
+    "left_hand_pose": "left_hand_pose",
+    "right_hand_pose": "right_hand_pose",
+    "jaw_pose": "jaw_pose",
+    "betas": "betas",
+    "expression": "expression",
+    "transl_m": "transl_m",
+}
+UNTRACKED = -1
+
+
+@dataclass
+class DetectionLog:
+    """Everything detected so far; ``frames_done`` counts processed frames (with or without
+    people) from the first requested frame."""
+
+    source: str
+    fps: float
+    image_size_wh: tuple[int, int]
+    frames_done: int = 0
+    focal_px: np.ndarray | None = None
+    principal_point_px: np.ndarray | None = None
+    _rows: dict[str, list[np.ndarray]] = field(
+        default_factory=lambda: {key: [] for key in PER_DETECTION_SHAPES}
+    )
+
+    def add_frame(
+        self, frame_index: int, timestamp_s: float, result: ImageResult, num_people: int | None
+    ) -> None:
+        """Append one frame's people (best first, at most ``num_people``)."""
+        keep = len(result) if num_people is None else min(num_people, len(result))
+        if self.focal_px is None:
+            self.focal_px = np.asarray(result.focal_px, dtype=np.float32)
+            self.principal_point_px = np.asarray(result.principal_point_px, dtype=np.float32)
+        for key, attribute in _FROM_IMAGE_RESULT.items():
+            self._rows[key].append(np.asarray(getattr(result, attribute))[:keep])
+        self._rows["frame_index"].append(np.full(keep, frame_index, dtype=np.int64))
+        self._rows["timestamp_s"].append(np.full(keep, timestamp_s, dtype=np.float64))
+        self._rows["track_id"].append(np.full(keep, UNTRACKED, dtype=np.int64))
+        self.frames_done += 1
+
+    def to_results(self) -> RunResults:
+        detections = {
+            key: (
+                np.concatenate(chunks)
+                if chunks
+                else np.zeros((0, *PER_DETECTION_SHAPES[key]), dtype=np.float32)
+            )
+            for key, chunks in self._rows.items()
+        }
+        width, height = self.image_size_wh
+        return RunResults(
+            source=self.source,
+            fps=self.fps,
+            num_frames=self.frames_done,
+            image_size_wh=self.image_size_wh,
+            focal_px=self.focal_px if self.focal_px is not None else np.zeros(2, np.float32),
+            principal_point_px=(
+                self.principal_point_px
+                if self.principal_point_px is not None
+                else np.array([width / 2, height / 2], np.float32)
+            ),
+            detections=detections,
+        )
+
+    def save_partial(self, path: Path) -> None:
+        save_results(self.to_results(), path)
+
+    @classmethod
+    def from_partial(cls, path: Path, source: str) -> DetectionLog:
+        """Continue from a checkpoint written by ``save_partial`` for the same input."""
+        saved = load_results(path)
+        if saved.source != source:
+            raise ResultsFileError(
+                f"{path} holds a partial run of '{saved.source}', not '{source}': "
+                "remove it or drop --resume"
+            )
+        log = cls(saved.source, saved.fps, saved.image_size_wh, saved.num_frames)
+        log.focal_px = saved.focal_px if saved.num_detections else None
+        log.principal_point_px = saved.principal_point_px if saved.num_detections else None
+        for key in PER_DETECTION_SHAPES:
+            log._rows[key] = [saved.detections[key]]
+        return log

@@ -1,0 +1,197 @@
+"""The `aios run` pipeline: decode -> batched inference (checkpointed) -> tracking and
+smoothing -> results file -> optional overlay video.
+
+Inference is the only expensive, resumable part: its raw detections are checkpointed every
+``checkpoint_every_frames`` frames and on any interruption, and ``resume`` continues after the
+last checkpointed frame. Tracking and smoothing then run over the whole run at once (cheap and
+deterministic, so a resumed run gives exactly the results of an uninterrupted one), and the
+overlay is rendered in a second decode of the input from the final, smoothed parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aios_core.io.results_file import RunResults, save_results
+from aios_core.model.results import ImageResult
+from aios_core.pipeline.detections import DetectionLog
+from aios_core.pipeline.meshes import MeshMaker
+from aios_core.pipeline.render_pass import render_overlay
+from aios_core.pipeline.tracking_pass import track_and_smooth
+from aios_core.tracking import TrackerConfig
+from aios_core.video import MediaReader, PrefetchingDecoder, VideoInputError
+
+Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]
+
+
+class RunOutputError(ValueError):
+    """An output path that cannot be written."""
+
+
+@dataclass
+class RunOptions:
+    input_path: Path
+    results_path: Path | None = None  # default: <input stem>.aios.npz next to the input
+    render_path: Path | None = None
+    batch_size: int = 8
+    num_people: int | None = None  # keep at most this many people per frame (best first)
+    start_frame: int = 0
+    end_frame: int | None = None  # exclusive
+    max_frames: int | None = None
+    smooth_strength: float = 0.5  # 0 disables smoothing
+    side_view: bool = False
+    resume: bool = False
+    checkpoint_every_frames: int = 64
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def resolved_results_path(self) -> Path:
+        if self.results_path is not None:
+            return Path(self.results_path)
+        return Path(self.input_path).with_name(f"{Path(self.input_path).stem}.aios.npz")
+
+
+@dataclass
+class RunSummary:
+    results_path: Path
+    summary_path: Path
+    render_path: Path | None
+    frames: int
+    detections: int
+    tracks: int
+    resumed_from_frame: int
+    decode_error: str | None
+    seconds: dict[str, float]
+
+
+def partial_path(results_path: Path) -> Path:
+    return results_path.with_name(f"{results_path.stem}.partial.npz")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        raise RunOutputError(f"cannot write {what} {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise RunOutputError(f"cannot write {what} {path}: it is a folder")
+    if not os.access(folder, os.W_OK):
+        raise RunOutputError(f"cannot write {what} {path}: folder {folder} is not writable")
+
+
+def _reader(options: RunOptions, skip: int) -> MediaReader:
+    max_frames = None if options.max_frames is None else max(options.max_frames - skip, 0)
+    return MediaReader(
+        options.input_path,
+        start_frame=options.start_frame + skip,
+        end_frame=options.end_frame,
+        max_frames=max_frames,
+    )
+
+
+def _infer(
+    options: RunOptions,
+    predictor: Predictor,
+    log: DetectionLog,
+    checkpoint: Path,
+    on_frames: Callable[[int], None] | None,
+) -> str | None:
+    """Run the predictor over the frames not in ``log`` yet; returns the decode error, if any."""
+    if options.max_frames is not None and log.frames_done >= options.max_frames:
+        return None
+    reader = _reader(options, skip=log.frames_done)
+    last_saved = log.frames_done
+    try:
+        with PrefetchingDecoder(reader, options.batch_size) as batches:
+            for batch in batches:
+                results = predictor(batch.images)
+                for index, timestamp_s, result in zip(
+                    batch.indices, batch.timestamps_s, results, strict=True
+                ):
+                    log.add_frame(index, timestamp_s, result, options.num_people)
+                if on_frames:
+                    on_frames(len(batch))
+                if log.frames_done - last_saved >= options.checkpoint_every_frames:
+                    log.save_partial(checkpoint)
+                    last_saved = log.frames_done
+    except BaseException:
+        if log.frames_done > last_saved:
+            log.save_partial(checkpoint)  # keep the finished frames for --resume
+        raise
+    return reader.decode_error
+
+
+def _write_json_atomically(data: dict, path: Path) -> None:
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json", dir=path.parent)
+    with os.fdopen(handle, "w") as stream:
+        json.dump(data, stream, indent=2, default=str)
+    os.replace(temp_name, path)
+
+
+def run_pipeline(
+    options: RunOptions,
+    predictor: Predictor,
+    meshes: MeshMaker | None = None,
+    on_frames: Callable[[int], None] | None = None,
+    on_render_frame: Callable[[], None] | None = None,
+) -> RunSummary:
+    """Process ``options.input_path``; see the module docstring for the stages."""
+    results_path = options.resolved_results_path()
+    _check_writable(results_path, "results")
+    if options.render_path is not None:
+        _check_writable(Path(options.render_path), "video")
+        if meshes is None:
+            raise ValueError("rendering needs a body model (meshes)")
+    checkpoint = partial_path(results_path)
+    info = _reader(options, skip=0).info  # validates the input before any work
+    source = Path(options.input_path).name
+
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    if options.resume and checkpoint.is_file():
+        log = DetectionLog.from_partial(checkpoint, source)
+    else:
+        log = DetectionLog(source, info.fps_float, (info.width, info.height))
+    resumed_from = log.frames_done
+    decode_error = _infer(options, predictor, log, checkpoint, on_frames)
+    if log.frames_done == 0:
+        raise VideoInputError(f"{options.input_path}: no frame could be decoded in the range asked")
+    seconds["inference"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    results: RunResults = track_and_smooth(
+        log.to_results(), options.start_frame, options.tracker, options.smooth_strength
+    )
+    save_results(results, results_path)
+    checkpoint.unlink(missing_ok=True)
+    seconds["tracking"] = time.perf_counter() - started
+
+    if options.render_path is not None:
+        started = time.perf_counter()
+        render_overlay(
+            _reader(options, skip=0), results, meshes, Path(options.render_path),
+            options.side_view, on_render_frame,
+        )
+        seconds["render"] = time.perf_counter() - started
+
+    summary = RunSummary(
+        results_path=results_path,
+        summary_path=results_path.with_suffix(".json"),
+        render_path=Path(options.render_path) if options.render_path else None,
+        frames=results.num_frames,
+        detections=results.num_detections,
+        tracks=len(results.track_ids()),
+        resumed_from_frame=resumed_from,
+        decode_error=decode_error,
+        seconds=seconds,
+    )
+    _write_json_atomically(
+        {**asdict(summary), "fps": results.fps, "options": asdict(options)}, summary.summary_path
+    )
+    return summary

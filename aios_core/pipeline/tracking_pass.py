@@ -1,0 +1,68 @@
+"""Track ids and temporal smoothing over a whole run's detections (offline, deterministic)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aios_core.io.results_file import RunResults
+from aios_core.tracking import MultiPersonSmoother, PersonTracker, SmoothingConfig, TrackerConfig
+
+ROTATION_KEYS = ("global_orient", "body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose")
+KEYPOINT_KEYS = ("body_keypoints_px", "lhand_keypoints_px", "rhand_keypoints_px",
+                 "face_keypoints_px")
+
+
+def smoothing_config(strength: float) -> SmoothingConfig:
+    """The tracking package's smoother, keyed by the results-file field names."""
+    return SmoothingConfig(
+        strength=strength,
+        rotation_keys=ROTATION_KEYS,
+        translation_keys=("transl_m",),
+        keypoint_keys=KEYPOINT_KEYS,
+    )
+
+
+def assign_tracks(results: RunResults, first_frame: int, tracker: TrackerConfig) -> np.ndarray:
+    """Track id per detection, replaying the tracker frame by frame (empty frames included,
+    so that misses age tracks exactly as they would live)."""
+    frames = results.detections["frame_index"]
+    track_ids = np.full(len(frames), -1, dtype=np.int64)
+    person_tracker = PersonTracker(tracker)
+    order = np.argsort(frames, kind="stable")
+    frame_range = np.arange(first_frame, first_frame + results.num_frames + 1)
+    starts = np.searchsorted(frames[order], frame_range)
+    boxes = results.detections["body_box_xyxy_px"]
+    keypoints = results.detections["body_keypoints_px"]
+    scores = results.detections["score"]
+    for begin, end in zip(starts[:-1], starts[1:], strict=True):
+        rows = order[begin:end]
+        track_ids[rows] = person_tracker.update(boxes[rows], keypoints[rows], scores[rows])
+    return track_ids
+
+
+def track_and_smooth(
+    results: RunResults, first_frame: int, tracker: TrackerConfig, smoothing_strength: float
+) -> RunResults:
+    """A copy with track ids filled in and, when strength > 0, parameters smoothed per track."""
+    detections = {key: value.copy() for key, value in results.detections.items()}
+    detections["track_id"] = assign_tracks(results, first_frame, tracker)
+    config = smoothing_config(smoothing_strength)
+    if config.enabled:
+        smoother = MultiPersonSmoother(config)
+        keys = (*config.rotation_keys, *config.translation_keys, *config.keypoint_keys,
+                *config.vector_keys)
+        for row in np.argsort(detections["frame_index"], kind="stable"):
+            track = int(detections["track_id"][row])
+            if track < 0:
+                continue
+            time_s = float(detections["timestamp_s"][row])
+            smoothed = smoother(track, {key: detections[key][row] for key in keys}, time_s)
+            for key, value in smoothed.items():
+                detections[key][row] = value
+    kept = detections["track_id"] >= 0
+    return RunResults(
+        source=results.source, fps=results.fps, num_frames=results.num_frames,
+        image_size_wh=results.image_size_wh, focal_px=results.focal_px,
+        principal_point_px=results.principal_point_px,
+        detections={key: value[kept] for key, value in detections.items()},
+    )
