@@ -7,6 +7,7 @@ import sys
 import click
 
 from aios_cli.doctor import doctor
+from aios_cli.run import run
 
 EXIT_USAGE = 2
 
@@ -31,7 +32,7 @@ def _not_implemented(name: str, summary: str) -> click.Command:
 
 
 cli.add_command(doctor)
-cli.add_command(_not_implemented("run", "Estimate meshes for a video, image or image folder."))
+cli.add_command(run)
 cli.add_command(_not_implemented("export", "Convert results to npz/json/bvh/glb/obj files."))
 cli.add_command(_not_implemented("train", "Pre-train or fine-tune AiOS."))
 cli.add_command(_not_implemented("eval", "Evaluate on AGORA, EHF, UBody and other benchmarks."))

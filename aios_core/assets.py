@@ -27,7 +27,8 @@ SMPLX_SOURCE = (
 
 
 class AssetNotFoundError(FileNotFoundError):
-    """A licence-gated file aios needs is missing; the message says what, where and how to get it."""
+    """A licence-gated file aios needs is missing; the message says what, where, and how to get
+    it."""
 
 
 def aios_home() -> Path:
@@ -43,7 +44,9 @@ def default_smplx_dir() -> Path:
     return aios_home() / "body_models" / "smplx"
 
 
-def _missing(what: str, filename: str, looked_in: Path, source: str, flag: str) -> AssetNotFoundError:
+def _missing(
+    what: str, filename: str, looked_in: Path, source: str, flag: str
+) -> AssetNotFoundError:
     return AssetNotFoundError(
         f"{what} not found: expected '{filename}' at {looked_in}. "
         f"Get it from {source}, then pass {flag} or place it at "

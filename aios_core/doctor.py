@@ -57,8 +57,10 @@ def check_smplx(explicit: str | None) -> Check:
     try:
         folder = assets.resolve_smplx_dir(explicit)
     except assets.AssetNotFoundError as err:
-        return Check("SMPL-X model", False, str(err))
-    return Check("SMPL-X model", True, str(Path(folder) / assets.SMPLX_FILENAME))
+        # `aios run` draws with the SMPL-X model stored inside the AiOS checkpoint; the user's
+        # files are needed for mesh export and evaluation only.
+        return Check("SMPL-X model", False, f"optional for `aios run`. {err}", required=False)
+    return Check("SMPL-X model", True, str(Path(folder) / assets.SMPLX_FILENAME), required=False)
 
 
 def check_renderer() -> Check:

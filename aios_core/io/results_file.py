@@ -117,6 +117,19 @@ class RunResults:
         return RunResults(**values, detections=kept)
 
 
+def _default_file_mode() -> int:
+    """rw for everyone the umask allows (mkstemp creates 0600 files)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def replace_atomically(temp_name: str, path: Path) -> None:
+    """Give a finished temporary file normal permissions and move it over ``path``."""
+    os.chmod(temp_name, _default_file_mode())
+    os.replace(temp_name, path)
+
+
 def save_results(results: RunResults, path: str | os.PathLike) -> Path:
     """Write atomically: a temporary file in the same folder, renamed over ``path`` when whole."""
     path = Path(path)
@@ -133,7 +146,7 @@ def save_results(results: RunResults, path: str | os.PathLike) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             np.savez(stream, **header, **results.detections)
-        os.replace(temp_name, path)
+        replace_atomically(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from aios_core.io.results_file import RunResults, save_results
+from aios_core.io.results_file import RunResults, replace_atomically, save_results
 from aios_core.model.results import ImageResult
 from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
 from aios_core.tracking import TrackerConfig
-from aios_core.video import MediaReader, PrefetchingDecoder, VideoInputError
+from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
 
 Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]
 
@@ -129,9 +129,22 @@ def _infer(
 
 def _write_json_atomically(data: dict, path: Path) -> None:
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json", dir=path.parent)
-    with os.fdopen(handle, "w") as stream:
-        json.dump(data, stream, indent=2, default=str)
-    os.replace(temp_name, path)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(data, stream, indent=2, default=str)
+        replace_atomically(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def check_run_inputs(options: RunOptions) -> MediaInfo:
+    """Fail fast, before any model is loaded: unreadable input or unwritable outputs."""
+    info = _reader(options, skip=0).info
+    _check_writable(options.resolved_results_path(), "results")
+    if options.render_path is not None:
+        _check_writable(Path(options.render_path), "video")
+    return info
 
 
 def run_pipeline(
@@ -142,14 +155,11 @@ def run_pipeline(
     on_render_frame: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Process ``options.input_path``; see the module docstring for the stages."""
+    info = check_run_inputs(options)
+    if options.render_path is not None and meshes is None:
+        raise ValueError("rendering needs a body model (meshes)")
     results_path = options.resolved_results_path()
-    _check_writable(results_path, "results")
-    if options.render_path is not None:
-        _check_writable(Path(options.render_path), "video")
-        if meshes is None:
-            raise ValueError("rendering needs a body model (meshes)")
     checkpoint = partial_path(results_path)
-    info = _reader(options, skip=0).info  # validates the input before any work
     source = Path(options.input_path).name
 
     seconds: dict[str, float] = {}

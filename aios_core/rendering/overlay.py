@@ -9,15 +9,26 @@ front where they overlap.
 from __future__ import annotations
 
 import colorsys
-import os
 
 import numpy as np
 
-from aios_core.rendering.gl_backend import GL_HELP, RendererUnavailableError, find_working_platform
+from aios_core.rendering.gl_context import OffscreenContext, import_pyrender
 
 _OPENCV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 _GOLDEN_RATIO = 0.618033988749895
 SIDE_VIEW_BACKGROUND = (245, 245, 245)
+
+# Lighting: ambient plus one directional light shining along the view direction (cheap enough
+# for llvmpipe, no shadows). pyrender's shader treats material colours as linear and
+# gamma-encodes its output (power 1/2.2), so palette colours go in as ``colour ** 2.2`` and the
+# light is scaled so that ambient + diffuse = 1 on surfaces facing the camera: those show the
+# track's palette colour itself, surfaces seen edge-on about 60 % of it.
+_GAMMA = 2.2
+_AMBIENT = 0.3
+_ROUGHNESS = 0.9  # nearly matte: a strong highlight would wash out the track colour
+_MIN_ROUGHNESS = 0.04  # pyrender's dielectric reflectance, which also scales the diffuse part
+_DIFFUSE_PER_INTENSITY = (1.0 - _MIN_ROUGHNESS) ** 2 / np.pi
+_LIGHT_INTENSITY = (1.0 - _AMBIENT) / _DIFFUSE_PER_INTENSITY
 
 
 def track_colour(track_id: int) -> np.ndarray:
@@ -26,30 +37,20 @@ def track_colour(track_id: int) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(hue, 0.55, 0.95))
 
 
-def _import_pyrender():
-    """pyrender binds its GL platform at first import, so choose one before importing it."""
-    if "PYOPENGL_PLATFORM" not in os.environ:
-        platform, reasons = find_working_platform()
-        if platform is None:
-            tried = "; ".join(f"{name}: {why}" for name, why in reasons.items())
-            raise RendererUnavailableError(f"{GL_HELP} (tried {tried})")
-        os.environ["PYOPENGL_PLATFORM"] = platform
-    import pyrender
-
-    return pyrender
-
-
 class MeshOverlayRenderer:
-    """Renders people over frames; reuses one offscreen GL context across frames."""
+    """Renders people over frames; reuses one offscreen GL context across frames.
+
+    Raises ``RendererUnavailableError`` (with install help) when no GL platform works: at
+    construction if the automatic platform probe finds none, else at the first ``render``.
+    """
 
     def __init__(self, alpha: float = 0.8, side_view: bool = False):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         self.alpha = alpha
         self.side_view = side_view
-        self._pyrender = _import_pyrender()
-        self._renderer = None
-        self._size: tuple[int, int] | None = None
+        self._pyrender = import_pyrender()
+        self._context = OffscreenContext()
 
     def __enter__(self) -> MeshOverlayRenderer:
         return self
@@ -58,9 +59,8 @@ class MeshOverlayRenderer:
         self.close()
 
     def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.delete()
-            self._renderer = None
+        """Release the GL context (idempotent); ``render`` fails afterwards."""
+        self._context.close()
 
     def render(
         self,
@@ -72,9 +72,15 @@ class MeshOverlayRenderer:
         principal_point_px: np.ndarray,  # (2,) cx, cy
     ) -> np.ndarray:  # (H, W, 3) or (H, 2W, 3) uint8 with the side view
         """The frame with the meshes blended in (and the side view to its right if enabled)."""
+        if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
+            raise ValueError(f"frame_rgb must be (H, W, 3) uint8, got {frame_rgb.shape} "
+                             f"{frame_rgb.dtype}")
         height, width = frame_rgb.shape[:2]
+        track_ids = np.asarray(track_ids).reshape(-1)
         vertices_m = np.asarray(vertices_m, dtype=np.float32)
-        if len(track_ids) and (vertices_m.ndim != 3 or len(vertices_m) != len(track_ids)):
+        if len(track_ids) and (
+            vertices_m.ndim != 3 or vertices_m.shape[2] != 3 or len(vertices_m) != len(track_ids)
+        ):
             raise ValueError(
                 f"vertices_m must be (N, V, 3) with N = {len(track_ids)} track ids, "
                 f"got {vertices_m.shape}"
@@ -103,12 +109,12 @@ class MeshOverlayRenderer:
     def _draw(self, vertices_m, faces, track_ids, focal_px, principal_point_px, size, camera_pose):
         """Colour (H, W, 3) float and coverage mask (H, W) float of the meshes from one camera."""
         pyrender = self._pyrender
-        scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.35, 0.35, 0.35))
+        scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(_AMBIENT,) * 3)
         for person_vertices, track_id in zip(vertices_m, track_ids, strict=True):
             material = pyrender.MetallicRoughnessMaterial(
-                baseColorFactor=(*track_colour(int(track_id)), 1.0),
+                baseColorFactor=(*track_colour(int(track_id)) ** _GAMMA, 1.0),
                 metallicFactor=0.0,
-                roughnessFactor=0.7,
+                roughnessFactor=_ROUGHNESS,
             )
             primitive = pyrender.Primitive(
                 positions=person_vertices,
@@ -124,18 +130,10 @@ class MeshOverlayRenderer:
         )
         gl_pose = _OPENCV_TO_GL @ camera_pose @ _OPENCV_TO_GL
         scene.add(camera, pose=gl_pose)
-        scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=3.0), pose=gl_pose)
-        renderer = self._renderer_for(size)
-        colour, depth = renderer.render(scene)
+        light = pyrender.DirectionalLight(color=np.ones(3), intensity=_LIGHT_INTENSITY)
+        scene.add(light, pose=gl_pose)  # shines along the camera's view direction
+        colour, depth = self._context.render(scene, *size)
         return colour.astype(np.float32), (depth > 0).astype(np.float32)
-
-    def _renderer_for(self, size: tuple[int, int]):
-        if self._size != size:
-            self.close()
-        if self._renderer is None:
-            self._renderer = self._pyrender.OffscreenRenderer(*size)
-            self._size = size
-        return self._renderer
 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -152,7 +150,12 @@ def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 def _side_camera_pose(vertices_m: np.ndarray) -> np.ndarray:
     """Camera-to-world (OpenCV frame) of a view rotated 90 deg about the vertical through the
-    people's centroid, at the same distance as the original camera."""
+    people's centroid, at the same distance as the original camera.
+
+    The side camera looks along +x (from the people's left as the original camera sees them),
+    so the original camera lies off the right edge of the side view, and the centroid stays at
+    the same pixel in both views.
+    """
     centroid = vertices_m.reshape(-1, 3).mean(axis=0)
     angle = np.pi / 2
     rotation = np.array(

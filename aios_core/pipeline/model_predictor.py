@@ -1,0 +1,65 @@
+"""The network behind `aios run`: device and precision choice, checkpoint, body model."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aios_core.assets import resolve_checkpoint, resolve_smplx_dir
+from aios_core.model.embedded_body_model import EmbeddedSMPLX
+from aios_core.model.network import AiOS
+from aios_core.model.predict import predict_images
+from aios_core.model.results import ImageResult
+from aios_core.pipeline.meshes import MeshMaker
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def choose_device(name: str) -> torch.device:
+    """'auto' picks CUDA when present; asking for CUDA without it is a usage error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
+    return device
+
+
+class NetworkPredictor:
+    """images -> list[ImageResult] through the AiOS network, under autocast if asked."""
+
+    def __init__(self, model: AiOS, threshold: float | None, precision: str = "fp32"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision}")
+        device = next(model.parameters()).device
+        if precision == "fp16" and device.type != "cuda":
+            raise ValueError("--precision fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+        self.model = model
+        self.threshold = threshold
+        self.device = device
+        self.autocast_dtype = PRECISIONS[precision]
+
+    def __call__(self, images: Sequence[np.ndarray]) -> list[ImageResult]:
+        context = (
+            torch.autocast(self.device.type, dtype=self.autocast_dtype)
+            if self.autocast_dtype is not None
+            else contextlib.nullcontext()
+        )
+        with context:
+            return predict_images(self.model, images, self.threshold)
+
+
+def load_network(
+    checkpoint: str | Path | None, device: torch.device, smplx_dir: str | Path | None
+) -> tuple[AiOS, MeshMaker]:
+    """The released network from the checkpoint, and the body model used to draw meshes: the
+    SMPL-X embedded in the checkpoint, or the user's SMPL-X folder when one is given."""
+    model = AiOS.from_checkpoint(resolve_checkpoint(checkpoint), device=device)
+    if smplx_dir is None:
+        return model, MeshMaker(model.body_model)
+    body_model = EmbeddedSMPLX.from_model_folder(resolve_smplx_dir(smplx_dir)).to(device)
+    return model, MeshMaker(body_model)

@@ -1,0 +1,67 @@
+"""`aios run` bad input: one line on stderr, exit code 2, no partial files."""
+
+import av
+import pytest
+from click.testing import CliRunner
+
+from aios_cli.main import cli
+from tests.synthetic_media import write_video
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("clip") / "clip.mp4", 4, fps=25)
+
+
+def run_cli(*args):
+    result = CliRunner().invoke(cli, ["run", *map(str, args)])
+    return result.exit_code, result.output.strip()
+
+
+def test_missing_file(tmp_path):
+    code, output = run_cli(tmp_path / "absent.mp4")
+    assert code == 2
+    assert output.startswith("aios run:") and "not found" in output
+    assert len(output.splitlines()) == 1
+
+
+def test_not_a_video(tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video")
+    code, output = run_cli(fake)
+    assert code == 2 and output.startswith("aios run:") and "notes.mp4" in output
+
+
+def test_zero_frames(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    with av.open(str(empty), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height = 64, 48
+    code, output = run_cli(empty)
+    assert code == 2 and output.startswith("aios run:")
+
+
+def test_unwritable_output(clip, tmp_path):
+    code, output = run_cli(clip, "--out", tmp_path / "missing-folder" / "r.npz")
+    assert code == 2 and "does not exist" in output
+    code, output = run_cli(clip, "--render", tmp_path / "missing-folder" / "o.mp4")
+    assert code == 2 and "does not exist" in output
+
+
+def test_missing_checkpoint_names_the_file(clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIOS_HOME", str(tmp_path / "home"))
+    code, output = run_cli(clip, "--out", tmp_path / "r.npz")
+    assert code == 2 and "aios_checkpoint.pth" in output and "--checkpoint" in output
+    assert not list(tmp_path.glob("r*.npz"))
+
+
+def test_corrupt_checkpoint(clip, tmp_path):
+    broken = tmp_path / "aios_checkpoint.pth"
+    broken.write_bytes(b"\x00garbage")
+    code, output = run_cli(clip, "--checkpoint", broken, "--out", tmp_path / "r.npz")
+    assert code == 2 and output.startswith("aios run:")
+
+
+def test_bad_option_is_a_usage_error(clip):
+    code, _ = run_cli(clip, "--batch-size", "0")
+    assert code == 2
