@@ -94,3 +94,22 @@ def test_missing_input_and_unwritable_output(clip, tmp_path):
             RunOptions(clip, results_path=tmp_path / "no" / "r.npz"),
             CrossingPeople(WIDTH, HEIGHT, 1),
         )
+
+
+def test_pipeline_with_a_tiny_random_network(clip, meshes, tmp_path):
+    """The real predictor path: preprocessing, network, post-processing, tracking, render."""
+    from aios_core.pipeline.model_predictor import NetworkPredictor
+    from tests.tiny_network import build_tiny_network
+
+    predictor = NetworkPredictor(build_tiny_network(), threshold=0.0)
+    options = RunOptions(
+        clip, results_path=tmp_path / "r.npz", render_path=tmp_path / "o.mp4",
+        batch_size=2, max_frames=4, num_people=2,
+    )
+    summary = run_pipeline(options, predictor, meshes)
+    results = load_results(tmp_path / "r.npz")
+    assert results.num_frames == 4 and summary.frames == 4
+    assert results.num_detections == 8  # threshold 0 keeps the 2 best of every frame
+    assert set(results.detections["frame_index"].tolist()) == {0, 1, 2, 3}
+    assert np.isfinite(results.detections["transl_m"]).all()
+    assert len(list(MediaReader(tmp_path / "o.mp4"))) == 4
