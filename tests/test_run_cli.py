@@ -65,3 +65,19 @@ def test_corrupt_checkpoint(clip, tmp_path):
 def test_bad_option_is_a_usage_error(clip):
     code, _ = run_cli(clip, "--batch-size", "0")
     assert code == 2
+
+
+def test_missing_smplx_folder_fails_before_the_checkpoint_loads(clip, tmp_path, monkeypatch):
+    import aios_core.model.network as network
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the checkpoint was loaded before the SMPL-X folder was checked")
+
+    monkeypatch.setattr(network.AiOS, "from_checkpoint", must_not_load)
+    checkpoint = tmp_path / "aios_checkpoint.pth"
+    checkpoint.write_bytes(b"not read")
+    empty = tmp_path / "smplx"
+    empty.mkdir()
+    code, output = run_cli(clip, "--checkpoint", checkpoint, "--smplx-dir", empty,
+                           "--out", tmp_path / "r.npz")
+    assert code == 2 and output.startswith("aios run:") and "SMPLX_NEUTRAL" in output

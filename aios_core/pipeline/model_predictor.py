@@ -58,8 +58,11 @@ def load_network(
 ) -> tuple[AiOS, MeshMaker]:
     """The released network from the checkpoint, and the body model used to draw meshes: the
     SMPL-X embedded in the checkpoint, or the user's SMPL-X folder when one is given."""
-    model = AiOS.from_checkpoint(resolve_checkpoint(checkpoint), device=device)
-    if smplx_dir is None:
+    # Both paths are resolved before the (slow) checkpoint load so a typo fails at once.
+    checkpoint_path = resolve_checkpoint(checkpoint)
+    smplx_folder = None if smplx_dir is None else resolve_smplx_dir(smplx_dir)
+    model = AiOS.from_checkpoint(checkpoint_path, device=device)
+    if smplx_folder is None:
         return model, MeshMaker(model.body_model)
-    body_model = EmbeddedSMPLX.from_model_folder(resolve_smplx_dir(smplx_dir)).to(device)
+    body_model = EmbeddedSMPLX.from_model_folder(smplx_folder).to(device)
     return model, MeshMaker(body_model)
