@@ -7,6 +7,7 @@ import sys
 import click
 
 from aios_cli.doctor import doctor
+from aios_cli.eval import eval_command
 from aios_cli.run import run
 
 EXIT_USAGE = 2
@@ -35,4 +36,4 @@ cli.add_command(doctor)
 cli.add_command(run)
 cli.add_command(_not_implemented("export", "Convert results to npz/json/bvh/glb/obj files."))
 cli.add_command(_not_implemented("train", "Pre-train or fine-tune AiOS."))
-cli.add_command(_not_implemented("eval", "Evaluate on AGORA, EHF, UBody and other benchmarks."))
+cli.add_command(eval_command)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
@@ -12,7 +10,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeR
 from rich.table import Table
 from rich.text import Text
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
+from aios_cli.errors import reported_errors
 
 
 @click.command()
@@ -70,7 +68,8 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,
                     RendererUnavailableError, ValueError)
-    try:
+    with reported_errors("run", usage_errors,
+                         "finished frames are saved, rerun with --resume"):
         check_run_inputs(options)
         if render_path is not None:
             import_pyrender()  # no working GL: say so now, not after a long inference
@@ -85,19 +84,6 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
                 on_frames=lambda n: progress.advance(infer, n),
                 on_render_frame=lambda: progress.advance(draw, 1),
             )
-    except usage_errors as error:
-        click.echo(f"aios run: {error}", err=True)
-        sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        click.echo("aios run: interrupted; finished frames are saved, rerun with --resume",
-                   err=True)
-        sys.exit(130)
-    except Exception as error:  # a bug: say so in one line; AIOS_DEBUG=1 shows the traceback
-        if os.environ.get("AIOS_DEBUG"):
-            raise
-        click.echo(f"aios run: unexpected error ({type(error).__name__}: {error}); "
-                   "rerun with AIOS_DEBUG=1 for details", err=True)
-        sys.exit(EXIT_UNEXPECTED)
     _print_summary(console, summary)
     if summary.decode_error:
         click.echo(f"aios run: warning: the input stopped decoding early ({summary.decode_error}); "

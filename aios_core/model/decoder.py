@@ -13,7 +13,10 @@ From stage 2 on, self-attention is masked per person (box tokens also see other 
 tokens). The prediction heads used here are owned by the network and attached with
 ``attach_heads`` (the official code assigns the same ModuleLists onto the decoder, so their
 parameters appear under both ``bbox_embed.*`` and ``transformer.decoder.bbox_embed.*``).
-Denoising queries (training) are not implemented: at eval the official count is zero.
+In training, ``DenoisingQueries`` (noised ground-truth boxes, see aios_core/training) are put in
+front of the sequence; every layer refines their body box with ``bbox_embed`` and stage
+transitions pass them through unchanged, as the official training forward does. Without them the
+computation is exactly the eval path.
 """
 
 from __future__ import annotations
@@ -60,11 +63,32 @@ DECODER_HEAD_NAMES = (
 
 
 @dataclass
+class DenoisingQueries:
+    """Training-only queries placed before the decoder's own queries (D of them per image)."""
+
+    content: Tensor  # (B, D, C) embeddings of the (noised) labels
+    boxes_unsigmoid: Tensor  # (B, D, 4) logits of the noised (cx, cy, w, h) boxes
+    # Self-attention masks of the three stages, (B * heads, D + N, D + N) bool, True = blocked,
+    # with N = num_queries, num_group * body-stage tokens, num_group * whole-body tokens.
+    attention_masks: tuple[Tensor, Tensor, Tensor]
+
+    @property
+    def count(self) -> int:
+        return self.content.shape[1]
+
+
+def _prepend(denoising: Tensor, x: Tensor) -> Tensor:
+    """Put the denoising rows (first dim) back in front; a no-op without them."""
+    return torch.cat((denoising, x), dim=0) if denoising.shape[0] else x
+
+
+@dataclass
 class DecoderOutput:
     """Per layer: normalised output tokens and that layer's input reference boxes."""
 
-    hidden_states: list[Tensor]  # dec_layers x (B, N_layer, C), after the shared LayerNorm
-    references: list[Tensor]  # dec_layers + 1 x (B, N, 4) sigmoid boxes; [i] is layer i's input
+    hidden_states: list[Tensor]  # dec_layers x (B, D + N_layer, C), after the shared LayerNorm
+    references: list[Tensor]  # dec_layers + 1 x (B, D + N, 4) sigmoid boxes; [i] = layer i input
+    num_denoising: int = 0  # D: leading denoising queries in every entry (0 at eval)
 
 
 class WholeBodyDecoder(nn.Module):
@@ -253,6 +277,12 @@ class WholeBodyDecoder(nn.Module):
         ]
         return refine_boxes(reference, output, updates)
 
+    def _refine_denoising(self, layer_id: int, reference: Tensor, output: Tensor) -> Tensor:
+        """Denoising queries only ever refine their body box (full 4-d offset)."""
+        if not reference.shape[0]:
+            return reference
+        return (self.bbox_embed[layer_id](output) + inverse_sigmoid(reference)).sigmoid()
+
     # ----------------------------------------------------------------------------------------
 
     def forward(
@@ -264,18 +294,25 @@ class WholeBodyDecoder(nn.Module):
         spatial_shapes: Tensor,
         level_start_index: Tensor,
         valid_ratios: Tensor,
+        denoising: DenoisingQueries | None = None,
     ) -> DecoderOutput:
-        """queries (Q, B, C) and reference_unsigmoid (Q, B, 4) from the two-stage selection;
-        memory (B, S, C); memory_padding_mask (B, S); valid_ratios (B, L, 2) as (w, h)."""
+        """queries (D + Q, B, C) and reference_unsigmoid (D + Q, B, 4): the D denoising queries
+        (none at eval) then the two-stage selection; memory (B, S, C); memory_padding_mask
+        (B, S); valid_ratios (B, L, 2) as (w, h)."""
         c = self.config
         device = queries.device
-        body_mask = group_attention_mask(
-            c.num_group, self.body_layout.tokens, self.body_layout.box_slots, device
-        )
-        whole_body_mask = group_attention_mask(
-            c.num_group, self.whole_layout.tokens, self.whole_layout.box_slots, device
-        )
-        self_attn_mask: Tensor | None = None  # the box stage attends freely
+        num_dn = 0 if denoising is None else denoising.count
+        self_attn_mask: Tensor | None
+        if denoising is None:
+            body_mask = group_attention_mask(
+                c.num_group, self.body_layout.tokens, self.body_layout.box_slots, device
+            )
+            whole_body_mask = group_attention_mask(
+                c.num_group, self.whole_layout.tokens, self.whole_layout.box_slots, device
+            )
+            self_attn_mask = None  # the box stage attends freely
+        else:
+            self_attn_mask, body_mask, whole_body_mask = denoising.attention_masks
 
         output = queries
         reference = reference_unsigmoid.sigmoid()
@@ -302,17 +339,33 @@ class WholeBodyDecoder(nn.Module):
                 delta = self.bbox_embed[layer_id](output)
                 new_reference = (delta + inverse_sigmoid(reference)).sigmoid()
                 if layer_id == c.num_box_decoder_layers - 1:
+                    dn_output, dn_reference = output[:num_dn], new_reference[:num_dn]
                     output, new_reference = self._expand_to_body_stage(
-                        layer_id, output, new_reference
+                        layer_id, output[num_dn:], new_reference[num_dn:]
                     )
+                    output = _prepend(dn_output, output)
+                    new_reference = _prepend(dn_reference, new_reference)
                     self_attn_mask = body_mask
-            elif layer_id < c.num_hand_face_decoder_layers:
-                new_reference = self._refine_body_stage(layer_id, reference, output)
-                if layer_id == c.num_hand_face_decoder_layers - 1:
-                    output, new_reference = self._expand_to_whole_body_stage(output, new_reference)
-                    self_attn_mask = whole_body_mask
             else:
-                new_reference = self._refine_whole_body_stage(layer_id, reference, output)
+                if layer_id < c.num_hand_face_decoder_layers:
+                    new_reference = self._refine_body_stage(
+                        layer_id, reference[num_dn:], output[num_dn:]
+                    )
+                else:
+                    new_reference = self._refine_whole_body_stage(
+                        layer_id, reference[num_dn:], output[num_dn:]
+                    )
+                dn_reference = self._refine_denoising(
+                    layer_id, reference[:num_dn], output[:num_dn]
+                )
+                if layer_id == c.num_hand_face_decoder_layers - 1:
+                    dn_output = output[:num_dn]
+                    output, new_reference = self._expand_to_whole_body_stage(
+                        output[num_dn:], new_reference
+                    )
+                    output = _prepend(dn_output, output)
+                    self_attn_mask = whole_body_mask
+                new_reference = _prepend(dn_reference, new_reference)
 
             # The official detaches the reference fed to the next layer (gradients stop there).
             reference = new_reference.detach()
@@ -321,4 +374,5 @@ class WholeBodyDecoder(nn.Module):
         return DecoderOutput(
             hidden_states=[h.transpose(0, 1) for h in hidden_states],
             references=[r.transpose(0, 1) for r in references],
+            num_denoising=num_dn,
         )

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from aios_core.model.config import AiOSConfig
-from aios_core.model.decoder import DecoderOutput, WholeBodyDecoder
+from aios_core.model.decoder import DecoderOutput, DenoisingQueries, WholeBodyDecoder
 from aios_core.model.deformable_attention import MultiScaleDeformableAttention
 from aios_core.model.encoder import DeformableEncoder, valid_ratios_from_masks
 from aios_core.model.heads import PredictionHeads
@@ -104,10 +104,15 @@ class DeformableTransformer(nn.Module):
         )
 
     def forward(
-        self, features: list[Tensor], masks: list[Tensor], positions: list[Tensor]
+        self,
+        features: list[Tensor],
+        masks: list[Tensor],
+        positions: list[Tensor],
+        denoising: DenoisingQueries | None = None,
     ) -> TransformerOutput:
         """Projected features (B, C, h, w), padding masks (B, h, w) and position embeddings
-        (B, C, h, w) per level -> decoder states and the two-stage selection."""
+        (B, C, h, w) per level -> decoder states and the two-stage selection. ``denoising``
+        (training only) queries go in front of the selected ones, as in the official code."""
         levels = self.flatten_levels(features, masks, positions)
         if levels.tokens.shape[1] < self.config.num_queries:
             raise ValueError(
@@ -136,14 +141,20 @@ class DeformableTransformer(nn.Module):
 
         # Selected queries start the decoder; like the official, no gradient flows back into the
         # selection through them.
+        queries = selected.content.detach()
+        boxes_unsigmoid = selected.boxes_unsigmoid.detach()
+        if denoising is not None:
+            queries = torch.cat((denoising.content, queries), dim=1)
+            boxes_unsigmoid = torch.cat((denoising.boxes_unsigmoid, boxes_unsigmoid), dim=1)
         decoded = self.decoder(
-            selected.content.detach().transpose(0, 1),
-            selected.boxes_unsigmoid.detach().transpose(0, 1),
+            queries.transpose(0, 1),
+            boxes_unsigmoid.transpose(0, 1),
             memory,
             levels.padding_mask,
             levels.spatial_shapes,
             levels.level_start_index,
             levels.valid_ratios,
+            denoising,
         )
         return TransformerOutput(
             decoder=decoded,

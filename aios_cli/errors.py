@@ -1,0 +1,34 @@
+"""How every `aios` subcommand reports failure: one line on stderr and a documented exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+@contextmanager
+def reported_errors(
+    command: str, usage_errors: tuple[type[Exception], ...], on_interrupt: str
+) -> Iterator[None]:
+    """Usage errors exit 2, Ctrl-C exits 130 with `on_interrupt` as advice, anything else is a
+    bug: exit 1 with one line (AIOS_DEBUG=1 re-raises to show the traceback)."""
+    try:
+        yield
+    except usage_errors as error:
+        click.echo(f"aios {command}: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        click.echo(f"aios {command}: interrupted; {on_interrupt}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:
+        if os.environ.get("AIOS_DEBUG"):
+            raise
+        click.echo(f"aios {command}: unexpected error ({type(error).__name__}: {error}); "
+                   "rerun with AIOS_DEBUG=1 for details", err=True)
+        sys.exit(EXIT_UNEXPECTED)

@@ -1,0 +1,89 @@
+"""`aios eval`: score AiOS on a benchmark (or write a leaderboard submission)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from aios_cli.errors import reported_errors
+from aios_core.evaluation.benchmarks import BENCHMARKS
+
+
+@click.command(name="eval")
+@click.argument("benchmark", type=click.Choice(list(BENCHMARKS)))
+@click.option("--data-root", required=True, type=click.Path(path_type=Path),
+              help="Folder laid out like the official data/ folder (see the README).")
+@click.option("--annotations", type=click.Path(path_type=Path),
+              help="HumanData .npz to use instead of the official file name.")
+@click.option("--checkpoint", type=click.Path(path_type=Path), help="AiOS checkpoint file.")
+@click.option("--smplx-dir", type=click.Path(path_type=Path),
+              help="SMPL-X folder (neutral/male/female models, MANO/FLAME vertex ids).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0),
+              help="Detection score threshold (default per benchmark, as the official scripts).")
+@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]),
+              show_default=True)
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
+              help="Results JSON (default: aios_eval_<benchmark>.json).")
+@click.option("--official-quirks", is_flag=True,
+              help="Reproduce the official arithmetic (batch-pooled means, toolkit quirks).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run (same settings).")
+@click.option("--per-image-errors", type=click.Path(path_type=Path),
+              help="Also write every image's / person's errors to this JSON file.")
+@click.option("--quiet", is_flag=True, help="No progress bar or table.")
+def eval_command(benchmark, data_root, annotations, checkpoint, smplx_dir, threshold, batch_size,
+                 device, out_path, official_quirks, resume, per_image_errors, quiet) -> None:
+    """Evaluate on BENCHMARK: agora (validation), ehf, ubody, arctic, egobody; agora-test and
+    bedlam write the leaderboard zip."""
+    from aios_core.assets import AssetNotFoundError
+    from aios_core.evaluation.benchmarks import BenchmarkDataError
+    from aios_core.evaluation.prediction_cache import PredictionCacheError
+    from aios_core.evaluation.report import results_table
+    from aios_core.evaluation.runner import EvalOptions, prepare_evaluation, run_evaluation
+    from aios_core.model.checkpoint import CheckpointFormatError, CheckpointMismatchError
+    from aios_core.pipeline.model_predictor import NetworkPredictor, choose_device, load_network
+
+    console = Console(stderr=True, quiet=quiet)
+    out_path = out_path or Path(f"aios_eval_{benchmark}.json")
+    options = EvalOptions(
+        benchmark=benchmark, data_root=data_root, out_path=out_path, smplx_dir=smplx_dir,
+        annotations=annotations, threshold=threshold, batch_size=batch_size,
+        official_quirks=official_quirks, resume=resume, per_image_errors=per_image_errors,
+        checkpoint=checkpoint, device=device,
+    )
+    usage_errors = (AssetNotFoundError, BenchmarkDataError, PredictionCacheError,
+                    CheckpointFormatError, CheckpointMismatchError, ValueError)
+    with reported_errors("eval", usage_errors,
+                         "finished batches are saved, rerun with --resume"):
+        torch_device = choose_device(device)
+        # Data and SMPL-X files are checked first: a typo fails at once, not after loading.
+        prepared = prepare_evaluation(options)
+        options.predictor_identity = _checkpoint_identity(checkpoint)
+        model, _ = load_network(checkpoint, torch_device, None)
+        predictor = NetworkPredictor(model, prepared.threshold)
+        with _progress(console) as progress:
+            task = progress.add_task(f"{benchmark} inference", total=None)
+            report = run_evaluation(
+                options, predictor, prepared,
+                on_start=lambda total: progress.update(task, total=total),
+                on_images=lambda n: progress.advance(task, n),
+            )
+    console.print(results_table(report))
+    console.print(f"results: {out_path}")
+
+
+def _checkpoint_identity(checkpoint: Path | None) -> dict:
+    """What distinguishes one checkpoint's predictions from another's, for --resume."""
+    from aios_core.assets import resolve_checkpoint
+
+    path = resolve_checkpoint(checkpoint)
+    stat = path.stat()
+    return {"checkpoint": str(path.resolve()), "size": stat.st_size, "mtime": int(stat.st_mtime)}
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("images"), TimeRemainingColumn(), console=console)

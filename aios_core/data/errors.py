@@ -1,0 +1,8 @@
+"""The error every HumanData reader problem is reported with."""
+
+
+class HumanDataError(ValueError):
+    """A HumanData file is missing, unreadable or has a missing / malformed key.
+
+    The message is one line naming the file and the key.
+    """

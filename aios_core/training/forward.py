@@ -1,0 +1,92 @@
+"""The training forward of AiOS: every decoder layer's predictions, the encoder proposals' and
+the denoising queries' (official ``AiOSSMPLX.forward`` in train mode).
+
+Output (a plain dict, so DDP can find its tensors)::
+
+    "layers":  list of dec_layers dicts (official key names), the last = final layer;
+               layer l holds pred_logits / pred_boxes (all stages) and, from the body stage on,
+               pred_{lhand,rhand,face}_boxes, pred_keypoints, pred_smpl_* (see layer_readout);
+               from the whole-body stage on also pred_{lhand,rhand,face}_keypoints.
+    "interm":  {"pred_logits" (B, Q, K), "pred_boxes" (B, Q, 4)} of the selected encoder tokens.
+    "dn":      list of dec_layers dicts {"pred_logits" (B, D, K), "pred_boxes" (B, D, 4)};
+               empty without denoising.
+    "dn_labels" (B, D) long, "dn_boxes" (B, D, 4): the clean targets of the denoising queries
+               (only with denoising).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from aios_core.model.network import AiOS
+from aios_core.training.denoising import DenoisingConfig, build_denoising_queries
+from aios_core.training.layer_readout import (
+    BodyStageReadout,
+    WholeBodyStageReadout,
+    box_stage_outputs,
+)
+from aios_core.training.targets import ImageTargets
+
+
+class TrainingForward(nn.Module):
+    """Wraps an ``AiOS`` network (its only submodule, ``.network``) for training.
+
+    Denoising queries are added while ``self.training`` is True and ``denoising`` is not None
+    (the official trains with them; its eval forward has none).
+    """
+
+    def __init__(self, network: AiOS, denoising: DenoisingConfig | None = None):
+        super().__init__()
+        self.network = network
+        self.denoising = DenoisingConfig() if denoising is None else denoising
+        c = network.config
+        heads = network.readout.heads
+        self._readouts = {
+            layer: (
+                BodyStageReadout(c, heads, layer)
+                if layer < c.num_hand_face_decoder_layers
+                else WholeBodyStageReadout(c, heads, layer)
+            )
+            for layer in range(c.num_box_decoder_layers, c.dec_layers)
+        }
+
+    def forward(
+        self, images: Tensor, padding_mask: Tensor, targets: list[ImageTargets]
+    ) -> dict:
+        """images (B, 3, H, W), padding_mask (B, H, W) True on padding, B targets."""
+        net, c = self.network, self.network.config
+        features, masks, positions = net.project_features(images, padding_mask)
+        dn = None
+        if self.training and self.denoising is not None and self.denoising.dn_number > 0:
+            dn = build_denoising_queries(targets, net.label_enc, c, self.denoising)
+        transformer_out = net.transformer(
+            features, masks, positions, None if dn is None else dn.queries
+        )
+        decoded = transformer_out.decoder
+        d = decoded.num_denoising
+
+        layers, dn_layers = [], []
+        heads = net.readout.heads
+        for layer, hidden in enumerate(decoded.hidden_states):
+            reference = decoded.references[layer]  # the layer's input boxes
+            if layer < c.num_box_decoder_layers:
+                layers.append(box_stage_outputs(heads, layer, hidden[:, d:], reference[:, d:]))
+            else:
+                readout = self._readouts[layer]
+                layers.append(readout(hidden[:, d:], reference[:, d:], net.body_model))
+            if d:
+                dn_layers.append(box_stage_outputs(heads, layer, hidden[:, :d], reference[:, :d]))
+
+        outputs: dict = {
+            "layers": layers,
+            "interm": {
+                # The official scores the selected encoder tokens again, with gradient.
+                "pred_logits": net.transformer.enc_out_class_embed(transformer_out.encoder_queries),
+                "pred_boxes": transformer_out.encoder_boxes,
+            },
+            "dn": dn_layers,
+        }
+        if dn is not None:
+            outputs["dn_labels"] = dn.labels
+            outputs["dn_boxes"] = dn.boxes
+        return outputs
