@@ -8,6 +8,7 @@ import click
 
 from aios_cli.doctor import doctor
 from aios_cli.eval import eval_command
+from aios_cli.export import export
 from aios_cli.run import run
 
 EXIT_USAGE = 2
@@ -34,6 +35,6 @@ def _not_implemented(name: str, summary: str) -> click.Command:
 
 cli.add_command(doctor)
 cli.add_command(run)
-cli.add_command(_not_implemented("export", "Convert results to npz/json/bvh/glb/obj files."))
+cli.add_command(export)
 cli.add_command(_not_implemented("train", "Pre-train or fine-tune AiOS."))
 cli.add_command(eval_command)

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from aios_core.io.results_file import replace_atomically
+
 
 def with_default_suffix(out: Path, suffix: str) -> Path:
     """``out`` itself, or ``out`` + ``suffix`` when it has no suffix at all."""
@@ -22,6 +24,16 @@ def per_track_paths(out: Path, track_ids: Sequence[int], suffix: str) -> dict[in
     return {t: out.with_name(f"{out.stem}_track{t}{out.suffix}") for t in track_ids}
 
 
+def files_for_tracks(out: Path, tracks: Sequence, suffix: str,
+                     combined: bool) -> dict[Path, list]:
+    """Which tracks go into which file: all into ``out`` when ``combined``, else one file
+    per track (see ``per_track_paths``)."""
+    if combined:
+        return {with_default_suffix(out, suffix): list(tracks)}
+    paths = per_track_paths(out, [t.track_id for t in tracks], suffix)
+    return {paths[t.track_id]: [t] for t in tracks}
+
+
 @contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix); it replaces ``path`` once the
@@ -32,7 +44,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temp_name)
-        os.replace(temp_name, path)
+        replace_atomically(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise

@@ -1,0 +1,70 @@
+"""`aios export`: results file in, files of the chosen format out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aios_core.body.smplx_model import SmplxModel
+from aios_core.export.bvh import write_bvh
+from aios_core.export.fbx import write_fbx
+from aios_core.export.gltf import write_glb
+from aios_core.export.json_motion import write_motion_json
+from aios_core.export.mesh_sequence import write_mesh_sequence
+from aios_core.export.motion import CoordinateFrame, ExportError, build_motion
+from aios_core.export.npz_motion import write_motion_npz
+from aios_core.export.rest_shape import RestShape
+from aios_core.io.results_file import RunResults, load_results
+
+FORMATS = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to write. ``track_ids`` empty: every track; ``fps`` None: the input's frames."""
+
+    file_format: str
+    out_path: Path
+    track_ids: tuple[int, ...] = field(default_factory=tuple)
+    fps: float | None = None
+    coordinate_frame: CoordinateFrame = "y_up"
+    combined: bool = False  # glb/fbx: every track in one file
+    bvh_units: str = "m"
+
+
+def export_results(results: RunResults, body: SmplxModel, options: ExportOptions) -> list[Path]:
+    """Write ``results`` as ``options`` say; returns the files written."""
+    if options.file_format not in FORMATS:
+        raise ExportError(f"unknown format {options.file_format!r}; choose one of {FORMATS}")
+    shape = RestShape(body)
+    motion = build_motion(results, shape, list(options.track_ids) or None, options.fps,
+                          options.coordinate_frame)
+    out = Path(options.out_path)
+    match options.file_format:
+        case "npz":
+            return write_motion_npz(motion, out)
+        case "json":
+            return write_motion_json(motion, out)
+        case "bvh":
+            return write_bvh(motion, shape, out, options.bvh_units)
+        case "glb":
+            return write_glb(motion, shape, out, options.combined)
+        case "fbx":
+            return write_fbx(motion, shape, out, options.combined)
+        case _:
+            return write_mesh_sequence(motion, body, shape, out, options.file_format)
+
+
+def export_file(results_path: str | os.PathLike, options: ExportOptions,
+                smplx_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Load a results file and the SMPL-X model, then export.
+
+    Raises ResultsFileError (bad results file), AssetNotFoundError (no SMPL-X model),
+    ExportError (the export cannot be done as asked)."""
+    results_path = Path(results_path)
+    if Path(options.out_path).resolve() == results_path.resolve():
+        raise ExportError(f"--out {options.out_path} is the results file itself; choose "
+                          "another path")
+    results = load_results(results_path)
+    return export_results(results, SmplxModel(smplx_dir), options)
