@@ -32,7 +32,8 @@ from typing import Literal
 import numpy as np
 
 from aios_core.evaluation.body_assets import EvalBodyModels
-from aios_core.evaluation.prediction_cache import ImagePredictions, atomic_write_bytes
+from aios_core.evaluation.prediction_cache import ImagePredictions
+from aios_core.io.atomic import atomic_write_bytes
 
 AGORA_WIDTH_PX = 3840
 NUM_MATCH_JOINTS = 24

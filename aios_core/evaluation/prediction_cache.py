@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.data import SmplxParams
+from aios_core.io.atomic import atomic_write_bytes
 from aios_core.model.results import ImageResult
 
 CACHE_SCHEMA = "aios-eval-cache/1"
@@ -92,21 +92,6 @@ class ImagePredictions:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ImagePredictions:
         return cls(**arrays)
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temporary file next to ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class PredictionCache:

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from aios_core.evaluation.prediction_cache import atomic_write_bytes
+from aios_core.io.atomic import atomic_write_bytes
 
 RESULTS_SCHEMA = "aios-eval/1"
 PER_IMAGE_SCHEMA = "aios-eval-per-image/1"

@@ -8,7 +8,7 @@ LayerNorm, reference (B, G * T, 4) sigmoid boxes, T = whole-body tokens per pers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor, nn
@@ -157,8 +157,15 @@ def run_body_model(body_model: nn.Module, smplx: SmplxPrediction) -> tuple[Tenso
 
     No camera translation is applied (the official passes none; the model's own ``transl``
     parameter is added). The eyes get the axis-angle of an all-zero matrix, as in the official
-    code, which is the zero rotation.
+    code, which is the zero rotation. Always computed in float32, also under autocast: the
+    rotation conversions and the skinning lose too much in half precision (fp16 gives NaN).
     """
+    with torch.autocast(smplx.betas.device.type, enabled=False):
+        return _run_body_model_fp32(body_model, smplx)
+
+
+def _run_body_model_fp32(body_model: nn.Module, smplx: SmplxPrediction) -> tuple[Tensor, Tensor]:
+    smplx = SmplxPrediction(**{f.name: getattr(smplx, f.name).float() for f in fields(smplx)})
     batch, groups = smplx.betas.shape[:2]
     body_aa = matrix_to_axis_angle(smplx.body_pose)  # (B, G, 22, 3)
     eye_aa = matrix_to_axis_angle(torch.zeros_like(smplx.jaw_pose))
