@@ -37,11 +37,15 @@ def check_deformable_attention_kernel(cuda_available: bool) -> Check:
     try:
         import cuda_ops
 
-        loaded = bool(cuda_ops.try_register())
-    except Exception as err:  # a broken build must not hide the other checks
+        reason = cuda_ops.kernel_unavailable_reason()
+        loaded = reason is None and cuda_ops.try_register()
+    except Exception as err:  # a broken install must not hide the other checks
         return Check("deform-attn kernel", False, f"failed to load: {err}", required=False)
-    detail = "CUDA kernel loaded" if loaded else "PyTorch path (kernel unavailable)"
-    return Check("deform-attn kernel", loaded, detail, required=False)
+    if loaded:
+        return Check("deform-attn kernel", True, "Triton GPU kernel (self-check passed)",
+                     required=False)
+    why = reason or "self-check failed, see the warning above"
+    return Check("deform-attn kernel", False, f"PyTorch path ({why})", required=False)
 
 
 def check_checkpoint(explicit: str | None) -> Check:

@@ -242,3 +242,17 @@ def test_parameter_names_match_official_layout():
         "output_proj.weight": (256, 256),
         "output_proj.bias": (256,),
     }
+
+
+def test_chunked_cpu_sampling_changes_no_bit(monkeypatch):
+    """Query chunking on the CPU is a speed measure only: every output bit stays the same."""
+    from cuda_ops.self_check import AttentionShape, random_inputs
+
+    shape = AttentionShape(batch=2, queries=301, heads=4, head_dim=8,
+                           level_hw=((16, 20), (8, 10), (4, 5)), points=4)
+    inputs = random_inputs(shape, "cpu", torch.float32)
+    monkeypatch.setattr(da, "CPU_CHUNK_BYTES", 2**40)  # one chunk
+    whole = ms_deform_attn_pytorch(*inputs)
+    monkeypatch.setattr(da, "CPU_CHUNK_BYTES", 7 * 2 * 4 * 8 * 3 * 4 * 4)  # 7 queries a chunk
+    chunked = ms_deform_attn_pytorch(*inputs)
+    assert torch.equal(whole, chunked)

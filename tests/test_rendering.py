@@ -164,3 +164,25 @@ def test_bad_inputs_are_reported(renderer):
         renderer.render(frame(), np.zeros((2, 8, 3)), faces, np.array([1]), FOCAL, CENTRE)
     with pytest.raises(ValueError, match="uint8"):
         renderer.render(frame().astype(float), np.zeros((1, 8, 3)), faces, [1], FOCAL, CENTRE)
+
+
+def test_triton_imported_after_rendering_does_not_crash_the_process():
+    """Mesa's LLVM and Triton's clash unless Triton loads first (the renderer sees to that)."""
+    pytest.importorskip("triton")
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from aios_core.rendering.overlay import MeshOverlayRenderer\n"
+        "with MeshOverlayRenderer() as r:\n"
+        "    import trimesh\n"
+        "    box = trimesh.creation.box()\n"
+        "    r.render(np.zeros((32, 32, 3), np.uint8), [np.asarray(box.vertices) + [0, 0, 3]],"
+        " np.asarray(box.faces), np.array([1]), np.array([30.0, 30.0]), np.array([16.0, 16.0]))\n"
+        "    import torch._dynamo\n"
+        "print('survived')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and "survived" in done.stdout, done.stderr[-2000:]

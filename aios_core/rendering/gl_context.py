@@ -9,6 +9,8 @@ when the viewport size changes, so frames of any size can share it.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import threading
 from types import ModuleType
@@ -28,6 +30,7 @@ def import_pyrender() -> ModuleType:
     pyrender (through PyOpenGL) binds its platform when first imported, so the choice has to be
     made before that; every pyrender import in this package goes through here.
     """
+    _load_triton_before_gl()
     if "PYOPENGL_PLATFORM" not in os.environ:
         platform, reasons = find_working_platform()
         if platform is None:
@@ -37,6 +40,20 @@ def import_pyrender() -> ModuleType:
     import pyrender
 
     return pyrender
+
+
+def _load_triton_before_gl() -> None:
+    """Load Triton now if it is installed (CUDA builds of torch bring it).
+
+    Mesa's software GL (llvmpipe) and Triton each carry their own LLVM: importing Triton after a
+    Mesa context exists kills the process with a segfault, importing it first is fine. torch
+    imports Triton lazily (our GPU kernel, ``torch.compile``, optimiser steps), often after the
+    renderer has started, so it is loaded here, before any GL context.
+    """
+    if importlib.util.find_spec("triton") is None:
+        return
+    with contextlib.suppress(Exception):  # a broken Triton only loses the GPU kernel
+        import triton  # noqa: F401
 
 
 class OffscreenContext:
