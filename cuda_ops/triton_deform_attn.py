@@ -25,24 +25,58 @@ BLOCK_QUERIES = 64
 
 
 @triton.jit
-def _corner_offsets(x_px, y_px, width, height, start, query_mask):
-    """Integer corners of the bilinear footprint, their validity and fractional parts."""
+def _program_layout(num_values, num_queries, NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr,
+                    NUM_LEVELS: tl.constexpr, NUM_POINTS: tl.constexpr, BLOCK_Q: tl.constexpr,
+                    BLOCK_D: tl.constexpr):
+    """This program's queries and channels, and where its rows start in each tensor."""
+    batch_head = tl.program_id(1)
+    batch = (batch_head // NUM_HEADS).to(tl.int64)
+    head = batch_head % NUM_HEADS
+    queries = tl.program_id(0) * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    channels = tl.arange(0, BLOCK_D)
+    query_mask = queries < num_queries
+    channel_mask = channels < HEAD_DIM
+    # value row of token t for this (image, head): ((batch * Lv + t) * M + head) * D
+    head_offset = (batch * num_values * NUM_HEADS + head) * HEAD_DIM
+    # (B, Lq, M, L, P) flat index of point 0 of level 0, and the (B, Lq, M, D) output row
+    query_head = (batch * num_queries + queries) * NUM_HEADS + head
+    point_base = query_head * NUM_LEVELS * NUM_POINTS
+    out_offsets = (query_head * HEAD_DIM)[:, None] + channels[None, :]
+    return (channels, query_mask, channel_mask, head_offset, point_base, out_offsets)
+
+
+@triton.jit
+def _bilinear_footprint(shapes_ptr, starts_ptr, locations_ptr, weights_ptr, index, level,
+                        channels, query_mask, channel_mask, ROW_STRIDE: tl.constexpr):
+    """One sampling point per query: its attention weight, fractional position, and the
+    (query, channel) offsets and masks of its 4 corner rows in value (zero padding outside)."""
+    height = tl.load(shapes_ptr + 2 * level).to(tl.int32)
+    width = tl.load(shapes_ptr + 2 * level + 1).to(tl.int32)
+    start = tl.load(starts_ptr + level).to(tl.int32)
+    x = tl.load(locations_ptr + 2 * index, mask=query_mask, other=0.0).to(tl.float32)
+    y = tl.load(locations_ptr + 2 * index + 1, mask=query_mask, other=0.0).to(tl.float32)
+    weight = tl.load(weights_ptr + index, mask=query_mask, other=0.0).to(tl.float32)
+    x_px = x * width - 0.5  # pixel centres at half-integers
+    y_px = y * height - 0.5
     x0f = tl.floor(x_px)
     y0f = tl.floor(y_px)
-    fx = x_px - x0f
-    fy = y_px - y0f
     x0 = x0f.to(tl.int32)
     y0 = y0f.to(tl.int32)
-    x1 = x0 + 1
-    y1 = y0 + 1
     in_x0 = (x0 >= 0) & (x0 < width)
-    in_x1 = (x1 >= 0) & (x1 < width)
+    in_x1 = (x0 + 1 >= 0) & (x0 + 1 < width)
     in_y0 = (y0 >= 0) & (y0 < height) & query_mask
-    in_y1 = (y1 >= 0) & (y1 < height) & query_mask
-    row0 = start + y0 * width
-    row1 = start + y1 * width
-    return (fx, fy, row0 + x0, row0 + x1, row1 + x0, row1 + x1,
-            in_y0 & in_x0, in_y0 & in_x1, in_y1 & in_x0, in_y1 & in_x1)
+    in_y1 = (y0 + 1 >= 0) & (y0 + 1 < height) & query_mask
+    row00 = (start + y0 * width + x0).to(tl.int64) * ROW_STRIDE
+    o00 = row00[:, None] + channels[None, :]
+    o01 = o00 + ROW_STRIDE
+    o10 = o00 + width.to(tl.int64) * ROW_STRIDE
+    o11 = o10 + ROW_STRIDE
+    m00 = (in_y0 & in_x0)[:, None] & channel_mask[None, :]
+    m01 = (in_y0 & in_x1)[:, None] & channel_mask[None, :]
+    m10 = (in_y1 & in_x0)[:, None] & channel_mask[None, :]
+    m11 = (in_y1 & in_x1)[:, None] & channel_mask[None, :]
+    return (weight, x_px - x0f, y_px - y0f, width, height,
+            o00, o01, o10, o11, m00, m01, m10, m11)
 
 
 @triton.jit
@@ -52,47 +86,25 @@ def _forward_kernel(
     NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, NUM_LEVELS: tl.constexpr,
     NUM_POINTS: tl.constexpr, BLOCK_Q: tl.constexpr, BLOCK_D: tl.constexpr,
 ):
-    batch_head = tl.program_id(1)
-    batch = batch_head // NUM_HEADS
-    head = batch_head % NUM_HEADS
-    queries = tl.program_id(0) * BLOCK_Q + tl.arange(0, BLOCK_Q)
-    channels = tl.arange(0, BLOCK_D)
-    query_mask = queries < num_queries
-    channel_mask = channels < HEAD_DIM
-
-    # value row of token t for this (image, head): ((batch * Lv + t) * M + head) * D
-    value_base = value_ptr + (batch.to(tl.int64) * num_values * NUM_HEADS + head) * HEAD_DIM
-    # (B, Lq, M, L, P) flat index of point 0 of level 0 for each query
-    point_base = ((batch.to(tl.int64) * num_queries + queries) * NUM_HEADS + head) \
-        * NUM_LEVELS * NUM_POINTS
+    (channels, query_mask, channel_mask, head_offset, point_base, out_offsets) = \
+        _program_layout(num_values, num_queries, NUM_HEADS, HEAD_DIM, NUM_LEVELS, NUM_POINTS,
+                        BLOCK_Q, BLOCK_D)
+    rows = value_ptr + head_offset
     accumulator = tl.zeros((BLOCK_Q, BLOCK_D), dtype=tl.float32)
     for level in tl.static_range(NUM_LEVELS):
-        height = tl.load(shapes_ptr + 2 * level).to(tl.int32)
-        width = tl.load(shapes_ptr + 2 * level + 1).to(tl.int32)
-        start = tl.load(starts_ptr + level).to(tl.int32)
         for point in tl.static_range(NUM_POINTS):
-            index = point_base + level * NUM_POINTS + point
-            x = tl.load(locations_ptr + 2 * index, mask=query_mask, other=0.0).to(tl.float32)
-            y = tl.load(locations_ptr + 2 * index + 1, mask=query_mask, other=0.0).to(tl.float32)
-            weight = tl.load(weights_ptr + index, mask=query_mask, other=0.0).to(tl.float32)
-            (fx, fy, t00, t01, t10, t11, ok00, ok01, ok10, ok11) = _corner_offsets(
-                x * width - 0.5, y * height - 0.5, width, height, start, query_mask)
-            rows = value_base + channels[None, :]
-            v00 = tl.load(rows + t00[:, None].to(tl.int64) * (NUM_HEADS * HEAD_DIM),
-                          mask=ok00[:, None] & channel_mask[None, :], other=0.0).to(tl.float32)
-            v01 = tl.load(rows + t01[:, None].to(tl.int64) * (NUM_HEADS * HEAD_DIM),
-                          mask=ok01[:, None] & channel_mask[None, :], other=0.0).to(tl.float32)
-            v10 = tl.load(rows + t10[:, None].to(tl.int64) * (NUM_HEADS * HEAD_DIM),
-                          mask=ok10[:, None] & channel_mask[None, :], other=0.0).to(tl.float32)
-            v11 = tl.load(rows + t11[:, None].to(tl.int64) * (NUM_HEADS * HEAD_DIM),
-                          mask=ok11[:, None] & channel_mask[None, :], other=0.0).to(tl.float32)
+            (weight, fx, fy, _w, _h, o00, o01, o10, o11, m00, m01, m10, m11) = \
+                _bilinear_footprint(shapes_ptr, starts_ptr, locations_ptr, weights_ptr,
+                                    point_base + level * NUM_POINTS + point, level, channels,
+                                    query_mask, channel_mask, NUM_HEADS * HEAD_DIM)
+            v00 = tl.load(rows + o00, mask=m00, other=0.0).to(tl.float32)
+            v01 = tl.load(rows + o01, mask=m01, other=0.0).to(tl.float32)
+            v10 = tl.load(rows + o10, mask=m10, other=0.0).to(tl.float32)
+            v11 = tl.load(rows + o11, mask=m11, other=0.0).to(tl.float32)
             sample = ((1 - fy)[:, None] * ((1 - fx)[:, None] * v00 + fx[:, None] * v01)
                       + fy[:, None] * ((1 - fx)[:, None] * v10 + fx[:, None] * v11))
             accumulator += weight[:, None] * sample
-
-    out_rows = ((batch.to(tl.int64) * num_queries + queries) * NUM_HEADS + head) * HEAD_DIM
-    out_pointers = out_ptr + out_rows[:, None] + channels[None, :]
-    tl.store(out_pointers, accumulator.to(out_ptr.dtype.element_ty),
+    tl.store(out_ptr + out_offsets, accumulator.to(out_ptr.dtype.element_ty),
              mask=query_mask[:, None] & channel_mask[None, :])
 
 
@@ -104,46 +116,25 @@ def _backward_kernel(
     NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, NUM_LEVELS: tl.constexpr,
     NUM_POINTS: tl.constexpr, BLOCK_Q: tl.constexpr, BLOCK_D: tl.constexpr,
 ):
-    batch_head = tl.program_id(1)
-    batch = batch_head // NUM_HEADS
-    head = batch_head % NUM_HEADS
-    queries = tl.program_id(0) * BLOCK_Q + tl.arange(0, BLOCK_Q)
-    channels = tl.arange(0, BLOCK_D)
-    query_mask = queries < num_queries
-    channel_mask = channels < HEAD_DIM
-    row_stride = NUM_HEADS * HEAD_DIM
-
-    head_offset = (batch.to(tl.int64) * num_values * NUM_HEADS + head) * HEAD_DIM
-    point_base = ((batch.to(tl.int64) * num_queries + queries) * NUM_HEADS + head) \
-        * NUM_LEVELS * NUM_POINTS
-    out_rows = ((batch.to(tl.int64) * num_queries + queries) * NUM_HEADS + head) * HEAD_DIM
-    grad_out = tl.load(grad_out_ptr + out_rows[:, None] + channels[None, :],
+    (channels, query_mask, channel_mask, head_offset, point_base, out_offsets) = \
+        _program_layout(num_values, num_queries, NUM_HEADS, HEAD_DIM, NUM_LEVELS, NUM_POINTS,
+                        BLOCK_Q, BLOCK_D)
+    rows = value_ptr + head_offset
+    grad_rows = grad_value_ptr + head_offset
+    grad_out = tl.load(grad_out_ptr + out_offsets,
                        mask=query_mask[:, None] & channel_mask[None, :],
                        other=0.0).to(tl.float32)  # (BLOCK_Q, BLOCK_D)
     for level in tl.static_range(NUM_LEVELS):
-        height = tl.load(shapes_ptr + 2 * level).to(tl.int32)
-        width = tl.load(shapes_ptr + 2 * level + 1).to(tl.int32)
-        start = tl.load(starts_ptr + level).to(tl.int32)
         for point in tl.static_range(NUM_POINTS):
             index = point_base + level * NUM_POINTS + point
-            x = tl.load(locations_ptr + 2 * index, mask=query_mask, other=0.0).to(tl.float32)
-            y = tl.load(locations_ptr + 2 * index + 1, mask=query_mask, other=0.0).to(tl.float32)
-            weight = tl.load(weights_ptr + index, mask=query_mask, other=0.0).to(tl.float32)
-            (fx, fy, t00, t01, t10, t11, ok00, ok01, ok10, ok11) = _corner_offsets(
-                x * width - 0.5, y * height - 0.5, width, height, start, query_mask)
-            o00 = t00[:, None].to(tl.int64) * row_stride + channels[None, :]
-            o01 = t01[:, None].to(tl.int64) * row_stride + channels[None, :]
-            o10 = t10[:, None].to(tl.int64) * row_stride + channels[None, :]
-            o11 = t11[:, None].to(tl.int64) * row_stride + channels[None, :]
-            m00 = ok00[:, None] & channel_mask[None, :]
-            m01 = ok01[:, None] & channel_mask[None, :]
-            m10 = ok10[:, None] & channel_mask[None, :]
-            m11 = ok11[:, None] & channel_mask[None, :]
-            v00 = tl.load(value_ptr + head_offset + o00, mask=m00, other=0.0).to(tl.float32)
-            v01 = tl.load(value_ptr + head_offset + o01, mask=m01, other=0.0).to(tl.float32)
-            v10 = tl.load(value_ptr + head_offset + o10, mask=m10, other=0.0).to(tl.float32)
-            v11 = tl.load(value_ptr + head_offset + o11, mask=m11, other=0.0).to(tl.float32)
-
+            (weight, fx, fy, width, height, o00, o01, o10, o11, m00, m01, m10, m11) = \
+                _bilinear_footprint(shapes_ptr, starts_ptr, locations_ptr, weights_ptr, index,
+                                    level, channels, query_mask, channel_mask,
+                                    NUM_HEADS * HEAD_DIM)
+            v00 = tl.load(rows + o00, mask=m00, other=0.0).to(tl.float32)
+            v01 = tl.load(rows + o01, mask=m01, other=0.0).to(tl.float32)
+            v10 = tl.load(rows + o10, mask=m10, other=0.0).to(tl.float32)
+            v11 = tl.load(rows + o11, mask=m11, other=0.0).to(tl.float32)
             w00 = (1 - fx) * (1 - fy)
             w01 = fx * (1 - fy)
             w10 = (1 - fx) * fy
@@ -162,12 +153,11 @@ def _backward_kernel(
                      grad_x.to(grad_locations_ptr.dtype.element_ty), mask=query_mask)
             tl.store(grad_locations_ptr + 2 * index + 1,
                      grad_y.to(grad_locations_ptr.dtype.element_ty), mask=query_mask)
-
             scaled = weight[:, None] * grad_out
-            tl.atomic_add(grad_value_ptr + head_offset + o00, w00[:, None] * scaled, mask=m00)
-            tl.atomic_add(grad_value_ptr + head_offset + o01, w01[:, None] * scaled, mask=m01)
-            tl.atomic_add(grad_value_ptr + head_offset + o10, w10[:, None] * scaled, mask=m10)
-            tl.atomic_add(grad_value_ptr + head_offset + o11, w11[:, None] * scaled, mask=m11)
+            tl.atomic_add(grad_rows + o00, w00[:, None] * scaled, mask=m00)
+            tl.atomic_add(grad_rows + o01, w01[:, None] * scaled, mask=m01)
+            tl.atomic_add(grad_rows + o10, w10[:, None] * scaled, mask=m10)
+            tl.atomic_add(grad_rows + o11, w11[:, None] * scaled, mask=m11)
 
 
 def _launch_grid(batch: int, num_queries: int, num_heads: int) -> tuple[int, int]:
