@@ -80,6 +80,15 @@ def _bilinear_footprint(shapes_ptr, starts_ptr, locations_ptr, weights_ptr, inde
 
 
 @triton.jit
+def _corner_values(rows, o00, o01, o10, o11, m00, m01, m10, m11):
+    """The 4 corner rows (BLOCK_Q, BLOCK_D) of value as float32, zero outside the map."""
+    return (tl.load(rows + o00, mask=m00, other=0.0).to(tl.float32),
+            tl.load(rows + o01, mask=m01, other=0.0).to(tl.float32),
+            tl.load(rows + o10, mask=m10, other=0.0).to(tl.float32),
+            tl.load(rows + o11, mask=m11, other=0.0).to(tl.float32))
+
+
+@triton.jit
 def _forward_kernel(
     value_ptr, shapes_ptr, starts_ptr, locations_ptr, weights_ptr, out_ptr,
     num_values, num_queries,
@@ -97,10 +106,7 @@ def _forward_kernel(
                 _bilinear_footprint(shapes_ptr, starts_ptr, locations_ptr, weights_ptr,
                                     point_base + level * NUM_POINTS + point, level, channels,
                                     query_mask, channel_mask, NUM_HEADS * HEAD_DIM)
-            v00 = tl.load(rows + o00, mask=m00, other=0.0).to(tl.float32)
-            v01 = tl.load(rows + o01, mask=m01, other=0.0).to(tl.float32)
-            v10 = tl.load(rows + o10, mask=m10, other=0.0).to(tl.float32)
-            v11 = tl.load(rows + o11, mask=m11, other=0.0).to(tl.float32)
+            (v00, v01, v10, v11) = _corner_values(rows, o00, o01, o10, o11, m00, m01, m10, m11)
             sample = ((1 - fy)[:, None] * ((1 - fx)[:, None] * v00 + fx[:, None] * v01)
                       + fy[:, None] * ((1 - fx)[:, None] * v10 + fx[:, None] * v11))
             accumulator += weight[:, None] * sample
@@ -131,10 +137,7 @@ def _backward_kernel(
                 _bilinear_footprint(shapes_ptr, starts_ptr, locations_ptr, weights_ptr, index,
                                     level, channels, query_mask, channel_mask,
                                     NUM_HEADS * HEAD_DIM)
-            v00 = tl.load(rows + o00, mask=m00, other=0.0).to(tl.float32)
-            v01 = tl.load(rows + o01, mask=m01, other=0.0).to(tl.float32)
-            v10 = tl.load(rows + o10, mask=m10, other=0.0).to(tl.float32)
-            v11 = tl.load(rows + o11, mask=m11, other=0.0).to(tl.float32)
+            (v00, v01, v10, v11) = _corner_values(rows, o00, o01, o10, o11, m00, m01, m10, m11)
             w00 = (1 - fx) * (1 - fy)
             w01 = fx * (1 - fy)
             w10 = (1 - fx) * fy
