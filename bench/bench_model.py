@@ -88,26 +88,20 @@ def timed(function: Callable[[], object], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def run_once(model: AiOS, images: list[np.ndarray], device: torch.device, precision: str,
-             seconds: dict[str, float]) -> None:
-    """preprocess -> forward -> postprocess, adding each stage's time to ``seconds``."""
+def end_to_end(model: AiOS, images: list[np.ndarray], device: torch.device, precision: str,
+               probe_stages: bool = False) -> dict[str, float]:
+    """preprocess -> forward -> postprocess -> seconds per stage; the network's stages only
+    with ``probe_stages`` (their probes synchronise the device, so totals are timed without)."""
+    seconds: dict[str, float] = {}
     holder: dict = {}
-    seconds["preprocess"] = seconds.get("preprocess", 0.0) + timed(
-        lambda: holder.update(batch=prepare_batch(images, device)), device)
-    with torch.inference_mode(), autocast(device, precision), \
-            stage_probes(model, device, seconds):
-        batch = holder["batch"]
-        holder["outputs"] = model(batch.images, batch.padding_mask)
-    seconds["postprocess"] = seconds.get("postprocess", 0.0) + timed(
-        lambda: postprocess(holder["outputs"], holder["batch"], threshold=0.0), device)
-
-
-def end_to_end(model: AiOS, images: list[np.ndarray], device: torch.device,
-               precision: str) -> None:
-    batch = prepare_batch(images, device)
-    with torch.inference_mode(), autocast(device, precision):
+    seconds["preprocess"] = timed(lambda: holder.update(batch=prepare_batch(images, device)),
+                                  device)
+    batch = holder["batch"]
+    probes = stage_probes(model, device, seconds) if probe_stages else contextlib.nullcontext()
+    with torch.inference_mode(), autocast(device, precision), probes:
         outputs = model(batch.images, batch.padding_mask)
-    postprocess(outputs, batch, threshold=0.0)
+    seconds["postprocess"] = timed(lambda: postprocess(outputs, batch, threshold=0.0), device)
+    return seconds
 
 
 def measure(model: AiOS, images: list[np.ndarray], device: torch.device, precision: str,
@@ -118,8 +112,7 @@ def measure(model: AiOS, images: list[np.ndarray], device: torch.device, precisi
              for _ in range(repeats)]
     per_stage: dict[str, list[float]] = {stage: [] for stage in STAGES}
     for _ in range(repeats):
-        seconds: dict[str, float] = {}
-        run_once(model, images, device, precision, seconds)
+        seconds = end_to_end(model, images, device, precision, probe_stages=True)
         for stage in STAGES:
             per_stage[stage].append(seconds.get(stage, 0.0))
     batch = len(images)

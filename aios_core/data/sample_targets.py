@@ -14,7 +14,7 @@ from torch import Tensor
 
 from aios_core.data.keypoint_sets import LEFT_WRIST_137, NECK_137, PELVIS_137, RIGHT_WRIST_137
 from aios_core.data.training_sample import TrainingSample
-from aios_core.model.preprocess import PIXEL_MEAN_RGB, PIXEL_STD_RGB
+from aios_core.model.preprocess import normalise
 from aios_core.training.targets import ImageTargets
 
 _PART_ROOTS = ((slice(25, 45), LEFT_WRIST_137), (slice(45, 65), RIGHT_WRIST_137),
@@ -48,9 +48,7 @@ def part_relative_joints(joints_3d: np.ndarray) -> np.ndarray:
 def image_tensor(image: np.ndarray) -> Tensor:
     """(H, W, 3) RGB in [0, 255] -> (3, H, W) float32 normalised as the network expects."""
     pixels = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
-    mean = torch.tensor(PIXEL_MEAN_RGB).view(3, 1, 1)
-    std = torch.tensor(PIXEL_STD_RGB).view(3, 1, 1)
-    return (pixels - mean) / std
+    return normalise(pixels)  # the inference path's normalisation, so both see the same input
 
 
 def sample_targets(sample: TrainingSample) -> tuple[Tensor, ImageTargets]:
