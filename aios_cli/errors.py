@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import click
 
+from aios_core.errors import AiosError, interrupt_exit_code, termination_signals_as_interrupts
+
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -16,16 +18,18 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 def reported_errors(
     command: str, usage_errors: tuple[type[Exception], ...], on_interrupt: str
 ) -> Iterator[None]:
-    """Usage errors exit 2, Ctrl-C exits 130 with `on_interrupt` as advice, anything else is a
-    bug: exit 1 with one line (AIOS_DEBUG=1 re-raises to show the traceback)."""
+    """AiosError (and `usage_errors`) exit 2; Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129, each
+    with `on_interrupt` as advice; anything else is a bug: exit 1 with one line (AIOS_DEBUG=1
+    re-raises to show the traceback)."""
     try:
-        yield
-    except usage_errors as error:
+        with termination_signals_as_interrupts():
+            yield
+    except (AiosError, *usage_errors) as error:
         click.echo(f"aios {command}: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         click.echo(f"aios {command}: interrupted; {on_interrupt}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(interrupt_exit_code(interrupt))
     except Exception as error:
         if os.environ.get("AIOS_DEBUG"):
             raise
