@@ -6,10 +6,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import torch
-
 from aios_core.assets import resolve_smplx_dir
 from aios_core.data.training_set import build_training_set
+from aios_core.device import choose_device
 from aios_core.model.config import AiOSConfig
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
@@ -44,16 +43,6 @@ class PreparedTraining:
     is_main: bool = True
 
 
-def choose_training_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available (use --device cpu)")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device("cpu")
-
-
 def prepare_training(stage: str, data_root: Path, run_dir: Path, *, resume: bool,
                      init_path: Path | None, smplx_dir: Path | None,
                      datasets: list[str] | None, extra: list[tuple[Path, Path, float]],
@@ -64,7 +53,7 @@ def prepare_training(stage: str, data_root: Path, run_dir: Path, *, resume: bool
     if resume and not (Path(run_dir) / "checkpoints" / "last.pth").is_file():
         raise ValueError(f"--resume: no checkpoint in {Path(run_dir) / 'checkpoints'}; start "
                          "without --resume")
-    device = choose_training_device(device_name)
+    device = choose_device(device_name)
     data = build_training_set(stage, Path(data_root), datasets, extra)
     messages = [data.summary()]
     network = AiOS(AiOSConfig())
