@@ -208,3 +208,24 @@ def test_blocked_module_is_refused(tmp_path):
     torch.save({"model": _random_state(11), "args": _SystemCall()}, tmp_path / "ckpt.pth")
     with pytest.raises(CheckpointFormatError, match="cannot read checkpoint"):
         load_checkpoint_into(_StandIn(), tmp_path / "ckpt.pth")
+
+
+def test_a_checkpoint_that_records_its_config_rebuilds_that_network(tmp_path):
+    from aios_core.model.checkpoint import with_config
+    from aios_core.model.network import AiOS
+    from tests.tiny_network import TINY, build_tiny_network
+
+    tiny = build_tiny_network()
+    torch.save(with_config({"model": tiny.state_dict()}, TINY), tmp_path / "tiny.pth")
+    loaded = AiOS.from_checkpoint(tmp_path / "tiny.pth")
+    assert loaded.config == TINY
+    for key, value in tiny.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_a_recorded_config_with_unknown_fields_is_refused(tmp_path):
+    from aios_core.model.network import AiOS
+
+    torch.save({"model": {}, "aios_config": {"hidden_dim": 64, "wings": 2}}, tmp_path / "odd.pth")
+    with pytest.raises(CheckpointFormatError, match=r"odd.pth: .*unknown fields: \['wings'\]"):
+        AiOS.from_checkpoint(tmp_path / "odd.pth")

@@ -21,15 +21,20 @@ import contextlib
 import os
 import pickle
 from collections.abc import Mapping
+from dataclasses import asdict, fields
 
 import torch
 from torch import Tensor, nn
 
 from aios_core.assets import resolve_checkpoint
+from aios_core.model.config import AiOSConfig
 
 # Where the weights live in a checkpoint dict, in order of preference (official inference
 # reads 'model').
 STATE_DICT_KEYS = ("model", "ema_model", "state_dict")
+# Checkpoints written by aios may record the network's AiOSConfig here as a plain dict, so a
+# network of another size (a test's tiny one, a trained variant) rebuilds from the file alone.
+CONFIG_KEY = "aios_config"
 _DDP_PREFIX = "module."
 _LIST_LIMIT = 10  # names shown per category in a mismatch report
 
@@ -122,6 +127,11 @@ def _unreadable(path: os.PathLike, error: BaseException) -> CheckpointFormatErro
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
     """The network weights stored in an official-format checkpoint, without ``module.``."""
+    return read_checkpoint(path)[0]
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Tensor], AiOSConfig | None]:
+    """The weights (as ``read_state_dict``) and the AiOSConfig the file records, if any."""
     path = resolve_checkpoint(path)
     try:
         content = _load_weights_only(path)
@@ -130,6 +140,30 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
     except Exception as error:  # noqa: BLE001 - e.g. truncated zip, empty file, garbage
         raise _unreadable(path, error) from error
     state = _find_state_dict(content, path)
+    return _tensors_only(state, path), _recorded_config(content, path)
+
+
+def with_config(content: dict, config: AiOSConfig) -> dict:
+    """``content`` (a checkpoint dict) with ``config`` recorded for ``read_checkpoint``."""
+    return {**content, CONFIG_KEY: asdict(config)}
+
+
+def _recorded_config(content: Mapping, path: os.PathLike) -> AiOSConfig | None:
+    recorded = content.get(CONFIG_KEY)
+    if recorded is None:
+        return None  # the official release: the default architecture
+    known = {f.name for f in fields(AiOSConfig)}
+    unknown = sorted(set(recorded) - known) if isinstance(recorded, Mapping) else None
+    if unknown is None or unknown:
+        raise CheckpointFormatError(
+            f"checkpoint {path}: its {CONFIG_KEY!r} entry is not an AiOSConfig of this aios "
+            f"version (unknown fields: {unknown})"
+        )
+    lists_as_tuples = {k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()}
+    return AiOSConfig(**lists_as_tuples)
+
+
+def _tensors_only(state: Mapping, path: os.PathLike) -> dict[str, Tensor]:
     bad = [key for key, value in state.items() if not isinstance(value, Tensor)]
     if bad:
         raise CheckpointFormatError(
@@ -191,7 +225,13 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike) -> None:
     read safely, CheckpointMismatchError (one message, all differences) if keys or shapes
     differ from the network's.
     """
-    state = read_state_dict(path)
+    load_state_dict_strictly(model, read_state_dict(path), path)
+
+
+def load_state_dict_strictly(
+    model: nn.Module, state: Mapping[str, Tensor], path: str | os.PathLike
+) -> None:
+    """``model.load_state_dict(state, strict=True)``, with every difference in one message."""
     mismatch = describe_mismatch(model.state_dict(), state)
     if mismatch:
         raise CheckpointMismatchError(

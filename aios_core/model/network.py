@@ -161,11 +161,15 @@ class AiOS(nn.Module):
         device: str | torch.device = "cpu",
         config: AiOSConfig | None = None,
     ) -> AiOS:
-        """Build the network, load an official AiOS checkpoint strictly, move it to ``device``."""
-        from aios_core.model.checkpoint import load_checkpoint_into
+        """Build the network, load an official AiOS checkpoint strictly, move it to ``device``.
 
-        model = cls(config)
-        load_checkpoint_into(model, path)
+        Without ``config``, the architecture is the one the checkpoint records (checkpoints
+        aios writes), else the released model's defaults."""
+        from aios_core.model.checkpoint import load_state_dict_strictly, read_checkpoint
+
+        state, recorded = read_checkpoint(path)
+        model = cls(config or recorded)
+        load_state_dict_strictly(model, state, path)
         return model.to(device).eval()
 
     def predict(
