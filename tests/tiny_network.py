@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import torch
 
+from aios_core.model.checkpoint import with_config
 from aios_core.model.config import AiOSConfig
 from aios_core.model.embedded_body_model import random_body_model_buffers
 from aios_core.model.network import AiOS
@@ -37,3 +41,17 @@ def _randomise(model: AiOS, seed: int) -> AiOS:
 def build_tiny_network(seed: int = 0) -> AiOS:
     torch.manual_seed(seed)
     return _randomise(AiOS(TINY), seed=seed + 1)
+
+
+# TINY at a 64 px test-time short side: the whole network in ~0.1 s a frame on one CPU core,
+# for tests that run many clips through worker processes.
+TINY_SMALL_INPUT = replace(TINY, inference_short_side_px=64, inference_max_side_px=96)
+
+
+def write_tiny_checkpoint(path: Path, config: AiOSConfig = TINY_SMALL_INPUT, seed: int = 0) -> Path:
+    """A checkpoint of a random network of ``config`` that records the config, so
+    ``AiOS.from_checkpoint(path)`` (and any `aios` command) rebuilds it from the file alone."""
+    torch.manual_seed(seed)
+    model = _randomise(AiOS(config), seed=seed + 1)
+    torch.save(with_config({"model": model.state_dict()}, config), path)
+    return path
