@@ -14,6 +14,7 @@ import multiprocessing
 import queue
 import signal
 import threading
+import time
 from pathlib import Path
 
 from aios_core.batch.clip_processor import CLIPS_AT_ONCE, ClipProcessor, Stopping, one_line
@@ -176,13 +177,17 @@ def _worker_main(name: str, device: str, settings: BatchSettings, out_dir: Path,
         for thread in threads:
             thread.start()
         try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(_POLL_S)  # a short wait, so SIGTERM is seen at once
+            _wait_for(threads)
         except KeyboardInterrupt:
             processor.predictor.stop()
-            for thread in threads:
-                thread.join()
+            _wait_for(threads)
+
+
+def _wait_for(threads: list[threading.Thread]) -> None:
+    # Sleeping, not Thread.join: a signal that interrupts join() can leave CPython (< 3.13)
+    # believing the thread has ended, and the process would exit under a running clip.
+    while any(thread.is_alive() for thread in threads):
+        time.sleep(_POLL_S)
 
 
 def _clip_loop(processor: ClipProcessor, job_queue, events) -> None:
