@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from aios_cli.batch import batch
 from aios_cli.doctor import doctor
 from aios_cli.eval import eval_command
 from aios_cli.export import export
@@ -24,3 +25,4 @@ cli.add_command(run)
 cli.add_command(export)
 cli.add_command(train)
 cli.add_command(eval_command)
+cli.add_command(batch)

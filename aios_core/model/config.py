@@ -64,6 +64,11 @@ class AiOSConfig:
     camera_3d_size: float = 2.5
     input_body_shape: tuple[int, int] = (256, 192)  # (height, width) of the virtual body crop
 
+    # Test-time resize of every image (official: short side 800 px, long side at most 1333 px).
+    # Smaller sizes trade accuracy for speed; tests use tiny ones.
+    inference_short_side_px: int = 800
+    inference_max_side_px: int = 1333
+
     def __post_init__(self) -> None:
         # The official heads pick their "2_3" variants for exactly two body-refinement layers and
         # the official forward hard-codes that count, so the stages must be laid out this way.
@@ -77,6 +82,8 @@ class AiOSConfig:
             raise ValueError("hidden_dim must be a multiple of 32 (GroupNorm) and of nheads")
         if self.num_group > self.num_queries:
             raise ValueError("num_group cannot exceed num_queries")
+        if not 0 < self.inference_short_side_px <= self.inference_max_side_px:
+            raise ValueError("inference_short_side_px must be in 1..inference_max_side_px")
 
     @property
     def num_whole_body_points(self) -> int:

@@ -9,7 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from aios_core.model.postprocess import DEFAULT_SCORE_THRESHOLD, postprocess
-from aios_core.model.preprocess import as_chw_tensor, prepare_batch, resized_size
+from aios_core.model.preprocess import (
+    TEST_MAX_SIDE_PX,
+    TEST_SHORT_SIDE_PX,
+    as_chw_tensor,
+    prepare_batch,
+    resized_size,
+)
 from aios_core.model.results import ImageResult, PersonResult
 
 __all__ = ["DEFAULT_SCORE_THRESHOLD", "ImageResult", "PersonResult", "predict_images"]
@@ -22,6 +28,14 @@ def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
         return torch.device("cpu"), torch.float32
     floating = [t for t in tensors if t.is_floating_point()]
     return tensors[0].device, (floating[0].dtype if floating else torch.float32)
+
+
+def _inference_sizes(model: nn.Module) -> tuple[int, int]:
+    """(short side, longest side) of the test-time resize: the network's config, or official."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return TEST_SHORT_SIDE_PX, TEST_MAX_SIDE_PX
+    return config.inference_short_side_px, config.inference_max_side_px
 
 
 def predict_images(
@@ -44,15 +58,16 @@ def predict_images(
     if isinstance(images, (np.ndarray, Tensor)) or not isinstance(images, Sequence):
         raise ValueError("images must be a sequence (list or tuple) of images")
     device, dtype = _model_device_dtype(model)
+    sizes = _inference_sizes(model)
     sources = [as_chw_tensor(image, i) for i, image in enumerate(images)]
     groups: dict[tuple[int, int], list[int]] = {}
     for i, source in enumerate(sources):
-        groups.setdefault(resized_size(source.shape[1], source.shape[2]), []).append(i)
+        groups.setdefault(resized_size(source.shape[1], source.shape[2], *sizes), []).append(i)
 
     results: list[ImageResult | None] = [None] * len(sources)
     with torch.inference_mode():
         for indices in groups.values():
-            batch = prepare_batch([sources[i] for i in indices], device)
+            batch = prepare_batch([sources[i] for i in indices], device, *sizes)
             outputs = model(batch.images.to(dtype), batch.padding_mask)
             for i, result in zip(indices, postprocess(outputs, batch, threshold), strict=True):
                 results[i] = result
