@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.data import SmplxParams
-from aios_core.io.atomic import atomic_write_bytes
+from aios_core.io.atomic import atomic_write_bytes, atomic_write_text
 from aios_core.model.results import ImageResult
 
 CACHE_SCHEMA = "aios-eval-cache/1"
@@ -120,7 +120,7 @@ class PredictionCache:
                 old.unlink()
         try:
             text = json.dumps({"schema": CACHE_SCHEMA, "fingerprint": self.fingerprint}, indent=1)
-            atomic_write_bytes(manifest, lambda s: s.write(text.encode()))
+            atomic_write_text(manifest, text)
         except OSError as error:
             raise PredictionCacheError(f"cannot write the work folder {self.folder}: {error}") \
                 from error
