@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from aios_core.precision import PRECISIONS
+
 STAGES = ("pretrain", "finetune")
 
 
@@ -53,8 +55,8 @@ class TrainConfig:
             (self.lr > 0 and self.lr_backbone >= 0, "learning rates must be positive"),
             (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
             (self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}"),
-            (self.precision in ("fp32", "bf16", "fp16"),
-             f"precision must be fp32, bf16 or fp16, got {self.precision!r}"),
+            (self.precision in PRECISIONS,
+             f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
             (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
             (self.clip_max_norm >= 0, "clip_max_norm must be >= 0 (0 disables clipping)"),
             (self.checkpoint_every_steps >= 1 and self.log_every_steps >= 1,
