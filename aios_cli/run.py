@@ -68,7 +68,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     )
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,
-                    RendererUnavailableError, ValueError)
+                    RendererUnavailableError)
     with reported_errors("run", usage_errors,
                          "finished frames are saved, rerun with --resume"):
         check_run_inputs(options)

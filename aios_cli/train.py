@@ -45,8 +45,7 @@ def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, ext
     from aios_core.model.checkpoint import CheckpointFormatError
     from aios_core.training.checkpointing import ResumeError
 
-    usage_errors = (AssetNotFoundError, HumanDataError, CheckpointFormatError, ResumeError,
-                    ValueError, FileNotFoundError)
+    usage_errors = (AssetNotFoundError, HumanDataError, CheckpointFormatError, ResumeError)
     with reported_errors("train", usage_errors,
                          on_interrupt=f"saved; continue with: aios train ... --out {run_dir} "
                          "--resume"):

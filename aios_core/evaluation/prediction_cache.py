@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.data import SmplxParams
+from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_bytes, atomic_write_text
 from aios_core.model.results import ImageResult
 
@@ -33,7 +34,7 @@ PREDICTION_FIELDS = (
 )
 
 
-class PredictionCacheError(ValueError):
+class PredictionCacheError(AiosError, ValueError):
     """The work folder belongs to a different run, or cannot be written."""
 
 

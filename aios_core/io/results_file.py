@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_bytes
 
 SCHEMA_VERSION = 1
@@ -72,7 +73,7 @@ _INTEGER_KEYS = {"frame_index", "track_id"}
 _FLOAT64_KEYS = {"timestamp_s"}
 
 
-class ResultsFileError(ValueError):
+class ResultsFileError(AiosError, ValueError):
     """A results file that is missing, corrupt, or of an unsupported schema."""
 
 

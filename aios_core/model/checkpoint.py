@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from aios_core.assets import resolve_checkpoint
+from aios_core.errors import AiosError
 
 # Where the weights live in a checkpoint dict, in order of preference (official inference
 # reads 'model').
@@ -34,11 +35,11 @@ _DDP_PREFIX = "module."
 _LIST_LIMIT = 10  # names shown per category in a mismatch report
 
 
-class CheckpointFormatError(ValueError):
+class CheckpointFormatError(AiosError, ValueError):
     """The file is not a readable AiOS checkpoint (corrupt, unsafe, or no state dict)."""
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(AiosError, ValueError):
     """The checkpoint's tensors do not match the network's parameters and buffers."""
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from aios_core.assets import resolve_checkpoint, resolve_smplx_dir
+from aios_core.errors import DeviceUnavailableError
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
 from aios_core.model.predict import predict_images
@@ -24,7 +25,7 @@ def choose_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
+        raise DeviceUnavailableError("--device cuda was asked for, but torch sees no CUDA device")
     return device
 
 
@@ -35,7 +36,8 @@ class NetworkPredictor:
         dtype = autocast_dtype(precision)  # PrecisionError for an unknown name
         device = next(model.parameters()).device
         if precision == "fp16" and device.type != "cuda":
-            raise ValueError("--precision fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+            raise DeviceUnavailableError(
+                "--precision fp16 needs a CUDA device; use bf16 or fp32 on CPU")
         self.model = model
         self.threshold = threshold
         self.device = device

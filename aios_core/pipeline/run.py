@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_text
 from aios_core.io.results_file import RunResults, save_results
 from aios_core.model.results import ImageResult
@@ -32,7 +33,7 @@ from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInp
 Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]
 
 
-class RunOutputError(ValueError):
+class RunOutputError(AiosError, ValueError):
     """An output path that cannot be written."""
 
 

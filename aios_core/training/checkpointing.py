@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_bytes
 
 LAST = "last.pth"
 
 
-class ResumeError(ValueError):
+class ResumeError(AiosError, ValueError):
     """No usable checkpoint to resume from; the message says where it looked."""
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from aios_core.errors import AiosError
 from aios_core.precision import PRECISIONS
 
 STAGES = ("pretrain", "finetune")
+
+
+class TrainConfigError(AiosError, ValueError):
+    """A training setting out of range (from the command line or a saved run)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class TrainConfig:
     def for_stage(cls, stage: str, **overrides: object) -> TrainConfig:
         """Paper schedules: pre-train 60 epochs at 1e-4, x0.1 at 50; fine-tune 50 at 1e-5, 25."""
         if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+            raise TrainConfigError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
         if stage == "pretrain":
             base = cls(stage=stage, epochs=60, lr=1e-4, lr_backbone=1e-5, lr_drop_epochs=(50,))
         else:
@@ -64,7 +69,7 @@ class TrainConfig:
         )
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise TrainConfigError(message)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -10,9 +10,11 @@ import torch
 
 from aios_core.assets import resolve_smplx_dir
 from aios_core.data.training_set import build_training_set
+from aios_core.errors import DeviceUnavailableError
 from aios_core.model.config import AiOSConfig
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
+from aios_core.training.checkpointing import ResumeError
 from aios_core.training.init_weights import load_matching_weights
 from aios_core.training.loop import TrainingJob
 from aios_core.training.run_config import TrainConfig
@@ -46,7 +48,8 @@ class PreparedTraining:
 
 def choose_training_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available (use --device cpu)")
+        raise DeviceUnavailableError(
+            "--device cuda: no CUDA device is available (use --device cpu)")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
@@ -62,8 +65,8 @@ def prepare_training(stage: str, data_root: Path, run_dir: Path, *, resume: bool
     config = overrides.apply(TrainConfig.for_stage(stage))
     config.validate()
     if resume and not (Path(run_dir) / "checkpoints" / "last.pth").is_file():
-        raise ValueError(f"--resume: no checkpoint in {Path(run_dir) / 'checkpoints'}; start "
-                         "without --resume")
+        raise ResumeError(f"--resume: no checkpoint in {Path(run_dir) / 'checkpoints'}; start "
+                          "without --resume")
     device = choose_training_device(device_name)
     data = build_training_set(stage, Path(data_root), datasets, extra)
     messages = [data.summary()]
