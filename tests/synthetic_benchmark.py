@@ -112,6 +112,16 @@ def build_benchmark(root: Path, neutral_dir: Path, *, annotation: str, image_dir
     return SyntheticBenchmark(root, smplx_dir, params, keypoints, frame_range, unique)
 
 
+def build_agora_validation(root: Path, neutral_dir: Path, occlusion_pct: list[float],
+                           is_kid: list[bool],
+                           people_per_image=(2, 1, 2)) -> SyntheticBenchmark:
+    """An AGORA validation set (bfh image names) with the given per-person meta."""
+    return build_benchmark(root, neutral_dir, annotation="agora_validation_multi_3840_1010.npz",
+                           image_dir="datasets/agora", people_per_image=people_per_image,
+                           stem_prefix="ag_validationset_bfh_",
+                           extra_meta={"occ": occlusion_pct, "is_kid": is_kid})
+
+
 def blank_result(count: int) -> dict[str, np.ndarray]:
     zeros = np.zeros
     return {
