@@ -18,6 +18,7 @@ import smplx
 import torch
 
 from aios_core.model.results import ImageResult
+from aios_core.person import PERSON_FIELDS
 from tests.synthetic_humandata import frame_range_of, random_smplx_params, write_humandata
 
 IMAGE_HW = (96, 128)
@@ -123,17 +124,9 @@ def build_agora_validation(root: Path, neutral_dir: Path, occlusion_pct: list[fl
 
 
 def blank_result(count: int) -> dict[str, np.ndarray]:
-    zeros = np.zeros
-    return {
-        "body_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "lhand_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "rhand_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "face_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "body_keypoints_px": zeros((count, 17, 2), np.float32),
-        "lhand_keypoints_px": zeros((count, 6, 2), np.float32),
-        "rhand_keypoints_px": zeros((count, 6, 2), np.float32),
-        "face_keypoints_px": zeros((count, 6, 2), np.float32),
-    }
+    """Zero boxes and keypoints (ImageResult names) for ``count`` people."""
+    return {f.batched_name: np.zeros((count, *f.shape), np.float32) for f in PERSON_FIELDS
+            if f.kind in ("box", "keypoints")}
 
 
 class GroundTruthPredictor:

@@ -44,30 +44,16 @@ import numpy as np
 
 from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_bytes
+from aios_core.person import PERSON_SHAPES
 
 SCHEMA_VERSION = 1
 
+# Per-detection keys: where and when, then the person record (aios_core.person).
 PER_DETECTION_SHAPES: dict[str, tuple[int, ...]] = {
     "frame_index": (),
     "timestamp_s": (),
     "track_id": (),
-    "score": (),
-    "body_box_xyxy_px": (4,),
-    "lhand_box_xyxy_px": (4,),
-    "rhand_box_xyxy_px": (4,),
-    "face_box_xyxy_px": (4,),
-    "body_keypoints_px": (17, 2),
-    "lhand_keypoints_px": (6, 2),
-    "rhand_keypoints_px": (6, 2),
-    "face_keypoints_px": (6, 2),
-    "global_orient": (3,),
-    "body_pose": (21, 3),
-    "left_hand_pose": (15, 3),
-    "right_hand_pose": (15, 3),
-    "jaw_pose": (3,),
-    "betas": (10,),
-    "expression": (10,),
-    "transl_m": (3,),
+    **PERSON_SHAPES,
 }
 _INTEGER_KEYS = {"frame_index", "track_id"}
 _FLOAT64_KEYS = {"timestamp_s"}
