@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from aios_core.assets import SMPLX_FILENAME, resolve_smplx_dir
 from aios_core.body.keypoints import NUM_SMPLX_KEYPOINTS, select_smplx_137
 from aios_core.errors import AiosError
+from aios_core.person import BODY_MODEL_FIELDS, PERSON_SHAPES
 
 NUM_VERTICES = 10475
 NUM_FACES = 20908
@@ -84,16 +85,6 @@ def build_smplx_layer(model_file: str | os.PathLike,
     return layer.eval()
 
 
-# name -> joints per person (each an axis-angle 3-vector), in the order forward() takes them.
-_POSE_JOINTS = {
-    "global_orient": 1,
-    "body_pose": NUM_BODY_JOINTS,
-    "left_hand_pose": NUM_HAND_JOINTS,
-    "right_hand_pose": NUM_HAND_JOINTS,
-    "jaw_pose": 1,
-}
-
-
 @dataclass(frozen=True)
 class SmplxOutput:
     """Posed SMPL-X meshes for N people (SMPL-X frame rotated by global_orient, no transl)."""
@@ -139,19 +130,18 @@ class SmplxModel(nn.Module):
         (N, 21, 3), left_hand_pose / right_hand_pose (N, 15, 3) relative to the mean hand
         pose, jaw_pose (N, 3), betas (N, 10), expression (N, 10).
         """
-        poses = {
+        given = {
             "global_orient": global_orient,
             "body_pose": body_pose,
             "left_hand_pose": left_hand_pose,
             "right_hand_pose": right_hand_pose,
             "jaw_pose": jaw_pose,
+            "betas": betas,
+            "expression": expression,
         }
         count = global_orient.shape[0]
-        flat = {name: self._as_flat(name, value, count, 3 * _POSE_JOINTS[name])
-                for name, value in poses.items()}
-        flat["betas"] = self._as_flat("betas", betas, count, NUM_BETAS)
-        flat["expression"] = self._as_flat("expression", expression, count,
-                                           NUM_EXPRESSION_COEFFS)
+        flat = {name: self._as_flat(name, given[name], count, math.prod(PERSON_SHAPES[name]))
+                for name in BODY_MODEL_FIELDS}
         if count == 0:
             empty = self.layer.v_template.new_zeros
             return SmplxOutput(vertices=empty(0, NUM_VERTICES, 3),
