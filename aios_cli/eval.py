@@ -55,7 +55,7 @@ def eval_command(benchmark, data_root, annotations, checkpoint, smplx_dir, thres
         checkpoint=checkpoint, device=device,
     )
     usage_errors = (AssetNotFoundError, BenchmarkDataError, PredictionCacheError,
-                    CheckpointFormatError, CheckpointMismatchError, ValueError)
+                    CheckpointFormatError, CheckpointMismatchError)
     with reported_errors("eval", usage_errors,
                          "finished batches are saved, rerun with --resume"):
         torch_device = choose_device(device)

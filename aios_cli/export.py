@@ -44,7 +44,7 @@ def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir,
         coordinate_frame="camera" if camera_frame else "y_up", combined=combined,
         bvh_units=bvh_units,
     )
-    usage_errors = (ResultsFileError, AssetNotFoundError, ExportError, ValueError)
+    usage_errors = (ResultsFileError, AssetNotFoundError, ExportError)
     with reported_errors("export", usage_errors, "files already written are complete"):
         written = export_file(results_path, options, smplx_dir)
     for path in written[:_LISTED_FILES]:

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aios_cli.errors import reported_errors
+from aios_core.precision import PRECISIONS
 
 
 @click.command()
@@ -25,7 +26,7 @@ from aios_cli.errors import reported_errors
               help="SMPL-X folder for drawing meshes (default: the model in the checkpoint).")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]),
               show_default=True)
-@click.option("--precision", default="fp32", type=click.Choice(["fp32", "bf16", "fp16"]),
+@click.option("--precision", default="fp32", type=click.Choice(PRECISIONS),
               show_default=True)
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0),
@@ -67,7 +68,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     )
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,
-                    RendererUnavailableError, ValueError)
+                    RendererUnavailableError)
     with reported_errors("run", usage_errors,
                          "finished frames are saved, rerun with --resume"):
         check_run_inputs(options)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from aios_cli.errors import reported_errors
+from aios_core.precision import PRECISIONS
 
 
 @click.command(name="train")
@@ -31,7 +32,7 @@ from aios_cli.errors import reported_errors
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True),
               help="Override the base learning rate (the backbone keeps its 1:10 ratio).")
 @click.option("--num-workers", type=click.IntRange(min=0), help="Data loader workers (2).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
+@click.option("--precision", type=click.Choice(PRECISIONS),
               help="Forward precision: bf16 on GPUs that have it, fp16 (loss-scaled) on older.")
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]),
               show_default=True)
@@ -61,8 +62,7 @@ def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, ext
     from aios_core.model.checkpoint import CheckpointFormatError
     from aios_core.training.checkpointing import ResumeError
 
-    usage_errors = (AssetNotFoundError, HumanDataError, CheckpointFormatError, ResumeError,
-                    ValueError, FileNotFoundError)
+    usage_errors = (AssetNotFoundError, HumanDataError, CheckpointFormatError, ResumeError)
     with reported_errors("train", usage_errors,
                          on_interrupt=f"saved; continue with: aios train ... --out {run_dir} "
                          "--resume"):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aios_core.errors import AiosError
+
 CHECKPOINT_FILENAME = "aios_checkpoint.pth"
 SMPLX_FILENAME = "SMPLX_NEUTRAL.npz"
 
@@ -26,7 +28,7 @@ SMPLX_SOURCE = (
 )
 
 
-class AssetNotFoundError(FileNotFoundError):
+class AssetNotFoundError(AiosError, FileNotFoundError):
     """A licence-gated file aios needs is missing; the message says what, where, and how to get
     it."""
 

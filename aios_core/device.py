@@ -6,11 +6,7 @@ import os
 
 import torch
 
-from aios_core.errors import AiosError
-
-
-class DeviceUnavailableError(AiosError):
-    """The device asked for is not there."""
+from aios_core.errors import DeviceUnavailableError
 
 
 def choose_device(name: str) -> torch.device:

@@ -21,6 +21,10 @@ class AiosError(Exception):
     """A user-facing error: a one-line message; the CLI exits 2 with it."""
 
 
+class DeviceUnavailableError(AiosError, ValueError):
+    """The device asked for (``--device cuda``, fp16 without CUDA) is not available here."""
+
+
 class TerminationRequested(KeyboardInterrupt):
     """SIGTERM or SIGHUP arrived; handled like Ctrl-C, exit status 128 + the signal number."""
 

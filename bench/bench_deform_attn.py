@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 from aios_core.model.deformable_attention import ms_deform_attn_pytorch
+from aios_core.precision import precision_dtype
 from cuda_ops.self_check import AttentionShape, random_inputs
 
 LEVELS_800x1333 = ((100, 167), (50, 84), (25, 42), (13, 21))
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def median_seconds(function: Callable[[], object], device: torch.device, warmup: int,
@@ -78,7 +78,7 @@ def main() -> None:
             for call, queries in (("encoder", tokens), ("decoder", 900)):
                 shape = AttentionShape(batch=batch, queries=queries, heads=8, head_dim=32,
                                        level_hw=LEVELS_800x1333, points=4)
-                inputs = random_inputs(shape, device, DTYPES[dtype_name])
+                inputs = random_inputs(shape, device, precision_dtype(dtype_name))
                 row = {"call": call, "batch": batch, "dtype": dtype_name, "queries": queries}
                 for name, kernel in implementations.items():
                     with torch.no_grad():

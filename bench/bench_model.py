@@ -35,8 +35,8 @@ from aios_core import AiOS
 from aios_core.model.deformable_attention import MultiScaleDeformableAttention
 from aios_core.model.postprocess import postprocess
 from aios_core.model.preprocess import prepare_batch
+from aios_core.precision import autocast_dtype, precision_dtype
 
-DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 STAGES = ("preprocess", "backbone", "encoder", "decoder", "smplx", "postprocess")
 
 
@@ -46,7 +46,7 @@ def synchronise(device: torch.device) -> None:
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    dtype = DTYPES[precision]
+    dtype = autocast_dtype(precision)
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype)
@@ -158,7 +158,7 @@ def network_flops(model: AiOS, image: np.ndarray, device: torch.device) -> dict[
 
 def matrix_rate_tflops(device: torch.device, precision: str, size: int = 4096) -> float:
     """Best of 5 square matrix products of ``size`` in ``precision`` (TFLOP/s)."""
-    dtype = DTYPES[precision] or torch.float32
+    dtype = precision_dtype(precision)
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
     torch.mm(a, b)

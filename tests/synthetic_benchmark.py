@@ -18,6 +18,7 @@ import smplx
 import torch
 
 from aios_core.model.results import ImageResult
+from aios_core.person import PERSON_FIELDS
 from tests.synthetic_humandata import frame_range_of, random_smplx_params, write_humandata
 
 IMAGE_HW = (96, 128)
@@ -112,18 +113,20 @@ def build_benchmark(root: Path, neutral_dir: Path, *, annotation: str, image_dir
     return SyntheticBenchmark(root, smplx_dir, params, keypoints, frame_range, unique)
 
 
+def build_agora_validation(root: Path, neutral_dir: Path, occlusion_pct: list[float],
+                           is_kid: list[bool],
+                           people_per_image=(2, 1, 2)) -> SyntheticBenchmark:
+    """An AGORA validation set (bfh image names) with the given per-person meta."""
+    return build_benchmark(root, neutral_dir, annotation="agora_validation_multi_3840_1010.npz",
+                           image_dir="datasets/agora", people_per_image=people_per_image,
+                           stem_prefix="ag_validationset_bfh_",
+                           extra_meta={"occ": occlusion_pct, "is_kid": is_kid})
+
+
 def blank_result(count: int) -> dict[str, np.ndarray]:
-    zeros = np.zeros
-    return {
-        "body_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "lhand_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "rhand_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "face_boxes_xyxy_px": zeros((count, 4), np.float32),
-        "body_keypoints_px": zeros((count, 17, 2), np.float32),
-        "lhand_keypoints_px": zeros((count, 6, 2), np.float32),
-        "rhand_keypoints_px": zeros((count, 6, 2), np.float32),
-        "face_keypoints_px": zeros((count, 6, 2), np.float32),
-    }
+    """Zero boxes and keypoints (ImageResult names) for ``count`` people."""
+    return {f.batched_name: np.zeros((count, *f.shape), np.float32) for f in PERSON_FIELDS
+            if f.kind in ("box", "keypoints")}
 
 
 class GroundTruthPredictor:

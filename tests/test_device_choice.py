@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import aios_core.model.deformable_attention as da
-from aios_core.device import DeviceUnavailableError, choose_device
-from aios_core.errors import AiosError
+from aios_core.device import choose_device
+from aios_core.errors import AiosError, DeviceUnavailableError
 
 
 def test_cpu_is_always_available_and_registers_no_kernel() -> None:

@@ -12,7 +12,12 @@ import pytest
 from aios_core.evaluation.benchmarks import BenchmarkDataError
 from aios_core.evaluation.report import results_table
 from aios_core.evaluation.runner import EvalOptions, run_evaluation
-from tests.synthetic_benchmark import IMAGE_HW, GroundTruthPredictor, build_benchmark
+from tests.synthetic_benchmark import (
+    IMAGE_HW,
+    GroundTruthPredictor,
+    build_agora_validation,
+    build_benchmark,
+)
 
 MESH_KEYS = {"mpvpe_all", "mpvpe_hand", "mpvpe_face", "pa_mpvpe_all", "pa_mpvpe_hand",
              "pa_mpvpe_face", "mpvpe_l_hand", "mpvpe_r_hand", "pa_mpvpe_l_hand",
@@ -29,12 +34,8 @@ def ehf(tmp_path, smplx_model_dir):
 
 @pytest.fixture
 def agora(tmp_path, smplx_model_dir):
-    return build_benchmark(tmp_path / "data", smplx_model_dir,
-                           annotation="agora_validation_multi_3840_1010.npz",
-                           image_dir="datasets/agora", people_per_image=(2, 1, 2),
-                           stem_prefix="ag_validationset_bfh_",
-                           extra_meta={"occ": [0, 10, 0, 0, 50],
-                                       "is_kid": [False, False, True, False, False]})
+    return build_agora_validation(tmp_path / "data", smplx_model_dir, [0, 10, 0, 0, 50],
+                                  [False, False, True, False, False])
 
 
 def options_for(bench, benchmark, tmp_path, **extra) -> EvalOptions:

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import smplx
@@ -30,6 +33,8 @@ from torch import Tensor, nn
 
 from aios_core.assets import SMPLX_FILENAME, resolve_smplx_dir
 from aios_core.body.keypoints import NUM_SMPLX_KEYPOINTS, select_smplx_137
+from aios_core.errors import AiosError
+from aios_core.person import BODY_MODEL_FIELDS, PERSON_SHAPES
 
 NUM_VERTICES = 10475
 NUM_FACES = 20908
@@ -38,14 +43,46 @@ NUM_EXPRESSION_COEFFS = 10
 NUM_BODY_JOINTS = 21
 NUM_HAND_JOINTS = 15
 
-# name -> joints per person (each an axis-angle 3-vector), in the order forward() takes them.
-_POSE_JOINTS = {
-    "global_orient": 1,
-    "body_pose": NUM_BODY_JOINTS,
-    "left_hand_pose": NUM_HAND_JOINTS,
-    "right_hand_pose": NUM_HAND_JOINTS,
-    "jaw_pose": 1,
-}
+
+
+# What smplx / numpy raise for a file that is not an SMPL-X model (garbage, truncated, other npz).
+_UNREADABLE = (OSError, EOFError, AttributeError, KeyError, ValueError, pickle.UnpicklingError,
+               zipfile.BadZipFile)
+
+
+class SmplxFileError(AiosError, ValueError):
+    """An SMPL-X model file that exists but cannot be used."""
+
+
+def build_smplx_layer(model_file: str | os.PathLike,
+                      kid_template: str | os.PathLike | None = None) -> smplx.SMPLX:
+    """``smplx.SMPLX`` in the AiOS configuration (module docstring) from one model file
+    (``SMPLX_NEUTRAL.npz``, or a gendered one); frozen, in eval mode.
+
+    ``kid_template``: AGORA's ``smplx_kid_template.npy``, for the kid model (an 11th beta
+    blends towards the kid template). Raises SmplxFileError for a file smplx cannot use.
+    """
+    path = Path(model_file)
+    kid = {} if kid_template is None else {"age": "kid", "kid_template_path": str(kid_template)}
+    try:
+        layer = smplx.SMPLX(
+            str(path),
+            num_betas=NUM_BETAS,
+            num_expression_coeffs=NUM_EXPRESSION_COEFFS,
+            use_pca=False,
+            flat_hand_mean=False,
+            use_face_contour=True,
+            **kid,
+        )
+    except _UNREADABLE as error:
+        raise SmplxFileError(f"{path} is not a usable SMPL-X model file: {error}") from error
+    if layer.get_num_verts() != NUM_VERTICES:
+        raise SmplxFileError(
+            f"{path} has {layer.get_num_verts()} vertices, expected {NUM_VERTICES} (SMPL-X)"
+        )
+    for parameter in layer.parameters():
+        parameter.requires_grad_(False)
+    return layer.eval()
 
 
 @dataclass(frozen=True)
@@ -66,32 +103,11 @@ class SmplxModel(nn.Module):
 
     def __init__(self, model_dir: str | os.PathLike | None = None):
         """``model_dir``: folder with SMPLX_NEUTRAL.npz (or its parent, or the file itself);
-        None uses the default asset layout. Raises AssetNotFoundError if the file is absent."""
+        None uses the default asset layout. Raises AssetNotFoundError if the file is absent,
+        SmplxFileError if it is not a usable SMPL-X model."""
         super().__init__()
-        folder = resolve_smplx_dir(model_dir)
-        try:
-            self.layer = smplx.SMPLX(
-                str(folder),
-                gender="neutral",
-                num_betas=NUM_BETAS,
-                num_expression_coeffs=NUM_EXPRESSION_COEFFS,
-                use_pca=False,
-                flat_hand_mean=False,
-                use_face_contour=True,
-                ext="npz",
-            )
-        except (AttributeError, KeyError, ValueError) as error:
-            raise ValueError(
-                f"{folder / SMPLX_FILENAME} is not a usable SMPL-X model file: {error}"
-            ) from error
-        if self.layer.get_num_verts() != NUM_VERTICES:
-            raise ValueError(
-                f"{folder / SMPLX_FILENAME} has {self.layer.get_num_verts()} vertices, "
-                f"expected {NUM_VERTICES} (SMPL-X)"
-            )
-        self.model_path = folder / SMPLX_FILENAME
-        for parameter in self.layer.parameters():
-            parameter.requires_grad_(False)
+        self.model_path = resolve_smplx_dir(model_dir) / SMPLX_FILENAME
+        self.layer = build_smplx_layer(self.model_path)
 
     @property
     def faces(self) -> np.ndarray:
@@ -114,19 +130,18 @@ class SmplxModel(nn.Module):
         (N, 21, 3), left_hand_pose / right_hand_pose (N, 15, 3) relative to the mean hand
         pose, jaw_pose (N, 3), betas (N, 10), expression (N, 10).
         """
-        poses = {
+        given = {
             "global_orient": global_orient,
             "body_pose": body_pose,
             "left_hand_pose": left_hand_pose,
             "right_hand_pose": right_hand_pose,
             "jaw_pose": jaw_pose,
+            "betas": betas,
+            "expression": expression,
         }
         count = global_orient.shape[0]
-        flat = {name: self._as_flat(name, value, count, 3 * _POSE_JOINTS[name])
-                for name, value in poses.items()}
-        flat["betas"] = self._as_flat("betas", betas, count, NUM_BETAS)
-        flat["expression"] = self._as_flat("expression", expression, count,
-                                           NUM_EXPRESSION_COEFFS)
+        flat = {name: self._as_flat(name, given[name], count, math.prod(PERSON_SHAPES[name]))
+                for name in BODY_MODEL_FIELDS}
         if count == 0:
             empty = self.layer.v_template.new_zeros
             return SmplxOutput(vertices=empty(0, NUM_VERTICES, 3),

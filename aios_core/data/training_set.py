@@ -88,7 +88,7 @@ class MixedTrainingSet(Dataset):
                  augment_config: AugmentConfig | None = DEFAULT_AUGMENT):
         """sources: (source, annotation file, image folder) triples."""
         if not sources:
-            raise ValueError("no training data sets given")
+            raise HumanDataError("no training data sets given")
         self.sources = sources
         self.augment_config = augment_config
         self._lengths: list[int] = []
@@ -147,7 +147,8 @@ def mixing_weights(lengths: list[int], probabilities: list[float]) -> Tensor:
     """Per-image weights: data set d drawn with probability p_d, then an image uniformly."""
     total = sum(probabilities)
     if total <= 0 or any(p < 0 for p in probabilities):
-        raise ValueError(f"mixing probabilities must be >= 0 with a positive sum: {probabilities}")
+        raise HumanDataError("mixing probabilities must be >= 0 with a positive sum: "
+                             f"{probabilities}")
     parts = [torch.full((n,), p / total / n, dtype=torch.float64)
              for n, p in zip(lengths, probabilities, strict=True)]
     return torch.cat(parts)
@@ -163,12 +164,13 @@ def build_training_set(
     """The stage's data sets (or ``datasets``, a subset by name) plus ``extra`` user data sets
     given as (annotation .npz, image folder, probability)."""
     if stage not in STAGE_MIX:
-        raise ValueError(f"unknown stage {stage!r}; expected one of {sorted(STAGE_MIX)}")
+        raise HumanDataError(f"unknown stage {stage!r}; expected one of {sorted(STAGE_MIX)}")
     mix = dict(STAGE_MIX[stage])
     if datasets is not None:
         unknown = sorted(set(datasets) - set(TRAINING_SOURCES))
         if unknown:
-            raise ValueError(f"unknown data set(s) {unknown}; known: {sorted(TRAINING_SOURCES)}")
+            raise HumanDataError(f"--datasets: unknown data set(s) {unknown}; "
+                                 f"known: {sorted(TRAINING_SOURCES)}")
         mix = {name: mix.get(name, 0.1) for name in datasets}
     data_root = Path(data_root)
     if mix and not data_root.is_dir():

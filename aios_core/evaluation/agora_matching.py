@@ -51,14 +51,16 @@ def prediction_file_order(paths: Sequence[str]) -> list[int]:
     return sorted(range(len(paths)), key=lambda i: paths[i])
 
 
+def occlusion_is_valid(occlusion_pct: np.ndarray) -> np.ndarray:
+    """(G,) bool: 0 <= occlusion <= 90 %, the rule behind the ``isValid`` column of the
+    toolkit's GT dataframes ("If the occlusion is in range 0-90, isValid is True")."""
+    occlusion_pct = np.asarray(occlusion_pct, dtype=np.float64)
+    return (occlusion_pct >= 0) & (occlusion_pct <= MAX_VALID_OCCLUSION_PCT)
+
+
 def valid_gt_mask(occlusion_pct: np.ndarray, is_valid: np.ndarray) -> np.ndarray:
     """(G,) bool: GTs the matcher may match: 0 <= occlusion <= 90 and ``isValid``."""
-    occlusion_pct = np.asarray(occlusion_pct, dtype=np.float64)
-    return (
-        (occlusion_pct <= MAX_VALID_OCCLUSION_PCT)
-        & (occlusion_pct >= 0)
-        & np.asarray(is_valid, dtype=bool)
-    )
+    return occlusion_is_valid(occlusion_pct) & np.asarray(is_valid, dtype=bool)
 
 
 def joint_box_iou(points_a: np.ndarray, points_b: np.ndarray) -> float:

@@ -6,8 +6,11 @@ from AiOS's HumanData file of the validation set and from the predictions direct
 - GT per person: 2D joints = the first 127 rows of ``keypoints2d_smplx`` (the toolkit's 127
   SMPL-X joints without face contour, full-image pixels); 3D joints / vertices = the person's
   gendered SMPL-X (kid model for kids, see ``body_assets``) from the file's parameters;
-  occlusion = ``meta['occ']`` (0 when absent); ``isValid`` = true (not in the file);
-  kid = ``meta['is_kid']``.
+  occlusion = ``meta['occ']`` (0 when absent); kid = ``meta['is_kid']``; ``isValid`` is not
+  in the file and is derived as the toolkit's GT dataframes define it: true exactly when the
+  occlusion is within 0-90 %. A person occluded more than that is neither counted nor
+  matchable: it is no miss, and a detection of it is a false positive (unless it matches
+  another person).
 - Predictions per image: what AiOS's AGORA writer would put in its pickles: the first 24
   projected joints (``joints``) and the neutral SMPL-X posed with the predicted parameters
   (the toolkit poses ``params`` the same way), ordered as the toolkit reads the files
@@ -27,7 +30,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from aios_core.evaluation.agora_matching import prediction_file_order
+from aios_core.evaluation.agora_matching import occlusion_is_valid, prediction_file_order
 from aios_core.evaluation.agora_metrics import (
     AgoraGroundTruth,
     AgoraImageRecord,
@@ -64,6 +67,7 @@ def _ground_truth(data: BenchmarkData, rows: np.ndarray, bodies: EvalBodyModels)
         raise BenchmarkDataError(f"{annotations.path}: keypoints2d_smplx has "
                                  f"{keypoints.shape[1]} joints, AGORA needs {NUM_AGORA_JOINTS}")
     occlusion = annotations.meta_array("occ")
+    occlusion_pct = np.zeros(rows.size) if occlusion is None else occlusion[rows].astype(np.float64)
     kid = annotations.meta_array("is_kid")
     kids = np.zeros(rows.size, bool) if kid is None else kid[rows].astype(bool)
     verts, joints, adult_kids = bodies.pose_people(
@@ -72,9 +76,8 @@ def _ground_truth(data: BenchmarkData, rows: np.ndarray, bodies: EvalBodyModels)
         joints_2d=keypoints[rows, :NUM_AGORA_JOINTS, :2],
         joints_3d=joints[:, :NUM_AGORA_JOINTS],
         verts=verts,
-        occlusion_pct=np.zeros(rows.size) if occlusion is None
-        else occlusion[rows].astype(np.float64),
-        is_valid=np.ones(rows.size, bool),
+        occlusion_pct=occlusion_pct,
+        is_valid=occlusion_is_valid(occlusion_pct),
         is_kid=kids,
     )
     return gt, adult_kids

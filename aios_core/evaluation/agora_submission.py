@@ -31,6 +31,7 @@ from typing import Literal
 
 import numpy as np
 
+from aios_core.evaluation.benchmarks import BenchmarkDataError
 from aios_core.evaluation.body_assets import EvalBodyModels
 from aios_core.evaluation.prediction_cache import ImagePredictions
 from aios_core.io.atomic import atomic_write_bytes
@@ -47,7 +48,8 @@ def submission_stem(image_path: str, naming: str) -> str:
     path = PurePosixPath(str(image_path).replace("\\", "/"))
     if naming == "bedlam":
         if len(path.parts) < 4:
-            raise ValueError(f"BEDLAM image {image_path} is not <sequence>/png/<seq>/<frame>")
+            raise BenchmarkDataError(
+                f"BEDLAM image {image_path} is not <sequence>/png/<seq>/<frame>")
         return f"{path.parts[-4]}_frameID_{path.stem}"
     # The 1280x720 AGORA release names images <stem>_1280x720.png.
     return path.stem.split("_1280x720")[0]
@@ -107,7 +109,7 @@ def write_submission(
     for image_path, preds in images:
         stem = submission_stem(image_path, naming)
         if stem in seen:
-            raise ValueError(f"two images map to the same prediction name {stem!r}")
+            raise BenchmarkDataError(f"two images map to the same prediction name {stem!r}")
         seen.add(stem)
         width = float(preds.image_size_hw[1])
         scale = AGORA_WIDTH_PX / width if naming == "agora" else 1.0

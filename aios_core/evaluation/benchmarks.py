@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import Literal
 
 from aios_core.data import HumanDataError, HumanDataFile
+from aios_core.errors import AiosError
 
 BenchmarkKind = Literal["agora", "mesh", "submission"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-class BenchmarkDataError(ValueError):
+class BenchmarkDataError(AiosError, ValueError):
     """A benchmark's files are missing or malformed; the message names the file."""
 
 

@@ -30,15 +30,16 @@ import numpy as np
 import smplx
 import torch
 
-from aios_core.assets import resolve_smplx_dir
+from aios_core.assets import SMPLX_FILENAME, resolve_smplx_dir
+from aios_core.body.keypoints import NUM_SMPLX_KEYPOINTS
+from aios_core.body.smplx_model import NUM_BETAS, NUM_VERTICES, build_smplx_layer
+from aios_core.body.smplx_model import NUM_EXPRESSION_COEFFS as NUM_EXPRESSION
 from aios_core.data import SmplxParams
 from aios_core.evaluation.benchmarks import BenchmarkDataError
 from aios_core.evaluation.mesh_errors import MeshPartIds
 
-NUM_BETAS = 10
 NUM_KID_BETAS = 11
-NUM_EXPRESSION = 10
-MODEL_FILES = {"neutral": "SMPLX_NEUTRAL.npz", "male": "SMPLX_MALE.npz",
+MODEL_FILES = {"neutral": SMPLX_FILENAME, "male": "SMPLX_MALE.npz",
                "female": "SMPLX_FEMALE.npz"}
 KID_TEMPLATE_FILE = "smplx_kid_template.npy"
 MANO_IDS_FILE = "MANO_SMPLX_vertex_ids.pkl"
@@ -67,16 +68,8 @@ class EvalBodyModels:
                 raise BenchmarkDataError(
                     f"the ground truth has {gender} people but {path} is missing; get "
                     f"{MODEL_FILES[gender]} from the SMPL-X download (smpl-x.is.tue.mpg.de)")
-            extra = {}
-            if kid:
-                extra = {"age": "kid", "kid_template_path": str(self.folder / KID_TEMPLATE_FILE)}
-            try:
-                self._models[key] = smplx.SMPLX(
-                    str(path), num_betas=NUM_BETAS, num_expression_coeffs=NUM_EXPRESSION,
-                    use_pca=False, flat_hand_mean=False, use_face_contour=True, **extra,
-                ).eval()
-            except (OSError, KeyError, ValueError, AttributeError) as error:
-                raise BenchmarkDataError(f"{path}: not a usable SMPL-X model ({error})") from error
+            kid_template = self.folder / KID_TEMPLATE_FILE if kid else None
+            self._models[key] = build_smplx_layer(path, kid_template)
         return self._models[key]
 
     @property
@@ -111,7 +104,8 @@ class EvalBodyModels:
             verts.append(out.vertices.numpy())
             joints.append(out.joints.numpy())
         if not verts:
-            return np.zeros((0, 10475, 3), np.float32), np.zeros((0, 144, 3), np.float32)
+            return (np.zeros((0, NUM_VERTICES, 3), np.float32),
+                    np.zeros((0, NUM_SMPLX_KEYPOINTS, 3), np.float32))
         return np.concatenate(verts), np.concatenate(joints)
 
     def pose_people(self, params: SmplxParams, genders: np.ndarray,
@@ -123,8 +117,8 @@ class EvalBodyModels:
         count = len(params)
         kids = np.zeros(count, bool) if kids is None else np.asarray(kids, bool)
         use_kid_model = kids & self.has_kid_template & (params.betas.shape[1] >= NUM_KID_BETAS)
-        verts = np.zeros((count, 10475, 3), np.float32)
-        joints = np.zeros((count, 144, 3), np.float32)
+        verts = np.zeros((count, NUM_VERTICES, 3), np.float32)
+        joints = np.zeros((count, NUM_SMPLX_KEYPOINTS, 3), np.float32)
         model_gender = np.asarray(genders).astype(str).copy()
         # The AGORA toolkit poses female kids with the neutral kid model.
         model_gender[use_kid_model & (model_gender == "female")] = "neutral"
@@ -174,7 +168,7 @@ def load_j14_regressor(folder: Path) -> np.ndarray:
     if hasattr(value, "toarray"):  # stored as a scipy sparse matrix in some releases
         value = value.toarray()
     value = np.asarray(value, np.float64)
-    if value.ndim != 2 or value.shape[1] != 10475:
+    if value.ndim != 2 or value.shape[1] != NUM_VERTICES:
         raise BenchmarkDataError(f"{path}: expected a (14, 10475) regressor, got {value.shape}")
     return value
 

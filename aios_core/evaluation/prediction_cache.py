@@ -2,10 +2,11 @@
 
 Layout of the work folder::
 
-    manifest.json          {"schema": "aios-eval-cache/1", "fingerprint": {...}}
+    manifest.json          {"schema": "aios-eval-cache/2", "fingerprint": {...}}
     batch_<first>.npz      the predictions of one inference batch; member names
-                           "<image index>/<field>" (fields: PREDICTION_FIELDS + image size,
-                           focal length, principal point)
+                           "<image index>/<field>" (fields: IMAGE_FIELDS, then
+                           PREDICTION_FIELDS: the person record, query indices, projected
+                           joints)
 
 Every file is written to a temporary name and renamed into place, so an interrupted run leaves
 only complete batches behind. A resumed run must have the same fingerprint (benchmark,
@@ -17,81 +18,67 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from aios_core.data import SmplxParams
-from aios_core.io.atomic import atomic_write_bytes
-from aios_core.model.results import ImageResult
+from aios_core.errors import AiosError
+from aios_core.io.atomic import atomic_write_bytes, atomic_write_text
+from aios_core.model.results import PER_PERSON_ARRAYS, ImageResult
+from aios_core.person import SMPLX_FIELDS
 
-CACHE_SCHEMA = "aios-eval-cache/1"
-PREDICTION_FIELDS = (
-    "scores", "global_orient", "body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose",
-    "betas", "expression", "transl_m", "smplx_joints_px",
-)
+CACHE_SCHEMA = "aios-eval-cache/2"
+IMAGE_FIELDS = ("image_size_hw", "focal_px", "principal_point_px")
+# Per-person arrays kept: the person record, the decoder slot and the projected joints.
+PREDICTION_FIELDS = tuple(name for name in PER_PERSON_ARRAYS
+                          if name not in ("joints_cam_m", "vertices_cam_m"))
 
 
-class PredictionCacheError(ValueError):
+class PredictionCacheError(AiosError, ValueError):
     """The work folder belongs to a different run, or cannot be written."""
 
 
-@dataclass
-class ImagePredictions:
-    """What the evaluator keeps of one image's predictions (people by descending score)."""
-
-    image_size_hw: np.ndarray  # (2,) int
-    focal_px: np.ndarray  # (2,)
-    principal_point_px: np.ndarray  # (2,)
-    scores: np.ndarray  # (P,)
-    global_orient: np.ndarray  # (P, 3)
-    body_pose: np.ndarray  # (P, 21, 3)
-    left_hand_pose: np.ndarray  # (P, 15, 3)
-    right_hand_pose: np.ndarray  # (P, 15, 3)
-    jaw_pose: np.ndarray  # (P, 3)
-    betas: np.ndarray  # (P, 10)
-    expression: np.ndarray  # (P, 10)
-    transl_m: np.ndarray  # (P, 3)
-    smplx_joints_px: np.ndarray  # (P, 144, 2) original-image pixels
+class ImagePredictions(ImageResult):
+    """An ImageResult as the evaluator keeps it (people by descending score): float32 arrays,
+    projected SMPL-X joints required (``smplx_joints_px`` (P, 144, 2), original-image pixels),
+    no camera-frame joints or vertices."""
 
     @classmethod
     def from_result(cls, result: ImageResult, max_people: int | None = None) -> ImagePredictions:
         if result.smplx_joints_px is None:
             raise ValueError("the predictor returned no projected SMPL-X joints; "
                              "evaluation needs a network with its body model")
-        keep = slice(None) if max_people is None else slice(0, max_people)
-        fields = {name: np.asarray(getattr(result, name))[keep].astype(np.float32)
-                  for name in PREDICTION_FIELDS}
-        return cls(image_size_hw=np.asarray(result.image_size_hw, np.int64),
-                   focal_px=np.asarray(result.focal_px, np.float32),
-                   principal_point_px=np.asarray(result.principal_point_px, np.float32),
-                   **fields)
-
-    def __len__(self) -> int:
-        return int(self.scores.shape[0])
+        kept = result.take(slice(None) if max_people is None else slice(0, max_people))
+        arrays = {name: np.asarray(getattr(kept, name)) for name in PREDICTION_FIELDS}
+        return cls.from_arrays({"image_size_hw": np.asarray(result.image_size_hw),
+                                "focal_px": result.focal_px,
+                                "principal_point_px": result.principal_point_px, **arrays})
 
     def params(self, rows: np.ndarray | slice | None = None) -> SmplxParams:
         """The people's SMPL-X parameters (rows, default all) for posing a body model."""
         rows = slice(None) if rows is None else rows
-        count = len(self.scores[rows])
-        zeros = np.zeros((count, 3), np.float32)
-        return SmplxParams(
-            global_orient=self.global_orient[rows], body_pose=self.body_pose[rows],
-            left_hand_pose=self.left_hand_pose[rows], right_hand_pose=self.right_hand_pose[rows],
-            jaw_pose=self.jaw_pose[rows], leye_pose=zeros, reye_pose=zeros.copy(),
-            betas=self.betas[rows], expression=self.expression[rows],
-            transl_m=self.transl_m[rows], source="prediction", has_betas=True,
-            has_hand_pose=True, has_expression=True,
-        )
+        arrays = {name: getattr(self, name)[rows] for name in SMPLX_FIELDS}
+        zeros = np.zeros((len(arrays["betas"]), 3), np.float32)
+        return SmplxParams(**arrays, leye_pose=zeros, reye_pose=zeros.copy(), source="prediction",
+                           has_betas=True, has_hand_pose=True, has_expression=True)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        names = ("image_size_hw", "focal_px", "principal_point_px", *PREDICTION_FIELDS)
-        return {f"{prefix}/{name}": getattr(self, name) for name in names}
+        values = {name: getattr(self, name) for name in (*IMAGE_FIELDS, *PREDICTION_FIELDS)}
+        values["image_size_hw"] = np.asarray(self.image_size_hw, np.int64)
+        return {f"{prefix}/{name}": value for name, value in values.items()}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ImagePredictions:
-        return cls(**arrays)
+        height, width = (int(v) for v in arrays["image_size_hw"])
+        return cls(
+            image_size_hw=(height, width),
+            focal_px=np.asarray(arrays["focal_px"], np.float32),
+            principal_point_px=np.asarray(arrays["principal_point_px"], np.float32),
+            query_indices=np.asarray(arrays["query_indices"], np.int64),
+            **{name: np.asarray(arrays[name], np.float32) for name in PREDICTION_FIELDS
+               if name != "query_indices"},
+        )
 
 
 class PredictionCache:
@@ -120,7 +107,7 @@ class PredictionCache:
                 old.unlink()
         try:
             text = json.dumps({"schema": CACHE_SCHEMA, "fingerprint": self.fingerprint}, indent=1)
-            atomic_write_bytes(manifest, lambda s: s.write(text.encode()))
+            atomic_write_text(manifest, text)
         except OSError as error:
             raise PredictionCacheError(f"cannot write the work folder {self.folder}: {error}") \
                 from error
@@ -146,6 +133,6 @@ class PredictionCache:
                         index, name = member.split("/", 1)
                         grouped.setdefault(int(index), {})[name] = batch[member]
                 found.update({i: ImagePredictions.from_arrays(a) for i, a in grouped.items()})
-            except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError):
+            except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile, EOFError):
                 path.unlink(missing_ok=True)
         return found

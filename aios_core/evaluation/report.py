@@ -43,7 +43,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from aios_core.io.atomic import atomic_write_bytes
+from aios_core.io.atomic import atomic_write_text
 
 RESULTS_SCHEMA = "aios-eval/1"
 PER_IMAGE_SCHEMA = "aios-eval-per-image/1"
@@ -63,7 +63,7 @@ def _clean(value):
 def write_json(path: Path, content: dict) -> None:
     """Write standard JSON atomically (a crash never leaves half a file)."""
     text = json.dumps(_clean(content), indent=2, allow_nan=False) + "\n"
-    atomic_write_bytes(Path(path), lambda stream: stream.write(text.encode()))
+    atomic_write_text(Path(path), text)
 
 
 def _mm(value) -> str:

@@ -142,13 +142,7 @@ def _keep(result: ImageResult, threshold: float, top1: bool) -> ImagePredictions
     preds = ImagePredictions.from_result(result)
     count = int(np.sum(preds.scores >= threshold))
     order = np.argsort(-preds.scores, kind="stable")[: (min(count, 1) if top1 else count)]
-    return ImagePredictions(
-        image_size_hw=preds.image_size_hw, focal_px=preds.focal_px,
-        principal_point_px=preds.principal_point_px,
-        **{name: getattr(preds, name)[order] for name in (
-            "scores", "global_orient", "body_pose", "left_hand_pose", "right_hand_pose",
-            "jaw_pose", "betas", "expression", "transl_m", "smplx_joints_px")},
-    )
+    return preds.take(order)
 
 
 def infer_images(

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from aios_core.body.keypoints import SMPLX_JOINT_NAMES, SMPLX_PARENTS
-from aios_core.export.motion import Motion, TrackMotion
+from aios_core.export.motion import ExportError, Motion, TrackMotion
 from aios_core.export.paths import atomic_output, per_track_paths
 from aios_core.export.rest_shape import RestShape
 
@@ -122,7 +122,7 @@ def bvh_text(track: TrackMotion, rest_joints: np.ndarray, fps: float, units: str
 def write_bvh(motion: Motion, shape: RestShape, out: Path, units: str = "m") -> list[Path]:
     """One BVH per track (``out``, or ``<stem>_track<ID>.bvh`` for several tracks)."""
     if units not in UNIT_SCALES:
-        raise ValueError(f"BVH units must be one of {sorted(UNIT_SCALES)}, got {units!r}")
+        raise ExportError(f"BVH units must be one of {sorted(UNIT_SCALES)}, got {units!r}")
     paths = per_track_paths(out, [t.track_id for t in motion.tracks], ".bvh")
     for track in motion.tracks:
         text = bvh_text(track, shape.rest_joints(track.betas), motion.fps, units)

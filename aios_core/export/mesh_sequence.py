@@ -15,7 +15,7 @@ import torch
 import trimesh
 
 from aios_core.body.smplx_model import SmplxModel
-from aios_core.export.motion import Motion, TrackMotion
+from aios_core.export.motion import ExportError, Motion, TrackMotion
 from aios_core.export.paths import atomic_output
 from aios_core.export.rest_shape import RestShape
 
@@ -52,9 +52,9 @@ def write_mesh_sequence(motion: Motion, body: SmplxModel, shape: RestShape, fold
 
     Eye poses are taken as zero (the results carry none)."""
     if file_format not in MESH_FORMATS:
-        raise ValueError(f"mesh format must be one of {MESH_FORMATS}, got {file_format!r}")
+        raise ExportError(f"mesh format must be one of {MESH_FORMATS}, got {file_format!r}")
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--out for {file_format} must be a folder; {folder} is a file")
+        raise ExportError(f"--out for {file_format} must be a folder; {folder} is a file")
     written: list[Path] = []
     for track in motion.tracks:
         track_folder = folder / f"track_{track.track_id}"

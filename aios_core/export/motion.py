@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from aios_core.errors import AiosError
 from aios_core.export.rest_shape import RestShape
 from aios_core.io.results_file import RunResults
 
@@ -39,7 +40,7 @@ _FRAME_ROTATIONS = {"y_up": np.diag([1.0, -1.0, -1.0]), "camera": np.eye(3)}
 _SAME_TIME_S = 1e-9
 
 
-class ExportError(ValueError):
+class ExportError(AiosError, ValueError):
     """The results cannot be exported as asked (unknown track, nothing to export, ...)."""
 
 

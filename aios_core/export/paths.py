@@ -1,14 +1,11 @@
-"""Where export files go, and writing them atomically."""
+"""Where export files go (written with ``aios_core.io.atomic.atomic_output``)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
-from aios_core.io.results_file import replace_atomically
+from aios_core.io.atomic import atomic_output  # noqa: F401 - re-exported for the writers
 
 
 def with_default_suffix(out: Path, suffix: str) -> Path:
@@ -32,19 +29,3 @@ def files_for_tracks(out: Path, tracks: Sequence, suffix: str,
         return {with_default_suffix(out, suffix): list(tracks)}
     paths = per_track_paths(out, [t.track_id for t in tracks], suffix)
     return {paths[t.track_id]: [t] for t in tracks}
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix); it replaces ``path`` once the
-    block ends without error, and is removed otherwise."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                         dir=path.parent)
-    os.close(handle)
-    try:
-        yield Path(temp_name)
-        replace_atomically(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -36,42 +36,30 @@ frame as decoded (after applying rotation metadata).
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from aios_core.errors import AiosError
+from aios_core.io.atomic import atomic_write_bytes
+from aios_core.person import PERSON_SHAPES
+
 SCHEMA_VERSION = 1
 
+# Per-detection keys: where and when, then the person record (aios_core.person).
 PER_DETECTION_SHAPES: dict[str, tuple[int, ...]] = {
     "frame_index": (),
     "timestamp_s": (),
     "track_id": (),
-    "score": (),
-    "body_box_xyxy_px": (4,),
-    "lhand_box_xyxy_px": (4,),
-    "rhand_box_xyxy_px": (4,),
-    "face_box_xyxy_px": (4,),
-    "body_keypoints_px": (17, 2),
-    "lhand_keypoints_px": (6, 2),
-    "rhand_keypoints_px": (6, 2),
-    "face_keypoints_px": (6, 2),
-    "global_orient": (3,),
-    "body_pose": (21, 3),
-    "left_hand_pose": (15, 3),
-    "right_hand_pose": (15, 3),
-    "jaw_pose": (3,),
-    "betas": (10,),
-    "expression": (10,),
-    "transl_m": (3,),
+    **PERSON_SHAPES,
 }
 _INTEGER_KEYS = {"frame_index", "track_id"}
 _FLOAT64_KEYS = {"timestamp_s"}
 
 
-class ResultsFileError(ValueError):
+class ResultsFileError(AiosError, ValueError):
     """A results file that is missing, corrupt, or of an unsupported schema."""
 
 
@@ -117,19 +105,6 @@ class RunResults:
         return RunResults(**values, detections=kept)
 
 
-def _default_file_mode() -> int:
-    """rw for everyone the umask allows (mkstemp creates 0600 files)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def replace_atomically(temp_name: str, path: Path) -> None:
-    """Give a finished temporary file normal permissions and move it over ``path``."""
-    os.chmod(temp_name, _default_file_mode())
-    os.replace(temp_name, path)
-
-
 def save_results(results: RunResults, path: str | os.PathLike) -> Path:
     """Write atomically: a temporary file in the same folder, renamed over ``path`` when whole."""
     path = Path(path)
@@ -142,14 +117,7 @@ def save_results(results: RunResults, path: str | os.PathLike) -> Path:
         "focal_px": np.asarray(results.focal_px, dtype=np.float32),
         "principal_point_px": np.asarray(results.principal_point_px, dtype=np.float32),
     }
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **header, **results.detections)
-        replace_atomically(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, lambda stream: np.savez(stream, **header, **results.detections))
     return path
 
 

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from aios_core.assets import resolve_checkpoint
+from aios_core.errors import AiosError
 from aios_core.model.config import AiOSConfig
 from aios_core.model.config_record import (
     MODEL_CONFIG_KEY,
@@ -42,11 +43,11 @@ _DDP_PREFIX = "module."
 _LIST_LIMIT = 10  # names shown per category in a mismatch report
 
 
-class CheckpointFormatError(ValueError):
+class CheckpointFormatError(AiosError, ValueError):
     """The file is not a readable AiOS checkpoint (corrupt, unsafe, or no state dict)."""
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(AiosError, ValueError):
     """The checkpoint's tensors do not match the network's parameters and buffers."""
 
 

@@ -20,13 +20,17 @@ from smplx.lbs import find_dynamic_lmk_idx_and_bcoords, lbs, vertices2landmarks
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 from torch import Tensor, nn
 
+from aios_core.assets import SMPLX_FILENAME, resolve_smplx_dir
 from aios_core.body.keypoints import SMPLX_PARENTS
+from aios_core.body.smplx_model import (
+    NUM_BODY_JOINTS,
+    NUM_FACES,
+    NUM_HAND_JOINTS,
+    NUM_VERTICES,
+    build_smplx_layer,
+)
 
-NUM_VERTICES = 10475
-NUM_FACES = 20908
 NUM_JOINTS = 55  # root + 21 body + jaw + 2 eyes + 2 x 15 hand joints
-NUM_BODY_JOINTS = 21
-NUM_HAND_JOINTS = 15
 NUM_POSE_BLEND = (NUM_JOINTS - 1) * 9
 NUM_STATIC_LANDMARKS = 51
 NUM_CONTOUR_LANDMARKS = 17
@@ -126,19 +130,9 @@ class EmbeddedSMPLX(nn.Module):
 
     @classmethod
     def from_model_folder(cls, model_dir: str | os.PathLike) -> EmbeddedSMPLX:
-        """Fill the buffers from ``SMPLX_NEUTRAL.npz`` in ``model_dir`` via the smplx package."""
-        import smplx
-
-        reference = smplx.SMPLX(
-            str(model_dir),
-            gender="neutral",
-            num_betas=10,
-            num_expression_coeffs=10,
-            use_pca=False,
-            use_face_contour=True,
-            flat_hand_mean=False,
-            ext="npz",
-        )
+        """Fill the buffers from ``SMPLX_NEUTRAL.npz`` in ``model_dir`` (the folder, its parent or
+        the file, as ``resolve_smplx_dir`` takes it) via the smplx package."""
+        reference = build_smplx_layer(resolve_smplx_dir(model_dir) / SMPLX_FILENAME)
         model = cls()
         model.load_state_dict(reference.state_dict())
         return model

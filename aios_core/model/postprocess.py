@@ -31,15 +31,33 @@ from torch import Tensor
 from aios_core.body.camera import AIOS_FOCAL_LENGTH_PX, aios_cam_to_translation, project_points
 from aios_core.model.preprocess import PreparedBatch
 from aios_core.model.results import ImageResult
+from aios_core.person import PERSON_FIELDS, PersonField
 
 # scripts/inference.sh, the official demo entry point, passes THRESHOLD=${5:-0.3}.
 DEFAULT_SCORE_THRESHOLD = 0.3
 NUM_SELECT = 50  # config/aios_smplx_{demo,inference}.py
 
+# Where each field of the person record comes from in the network's output dict.
+_NETWORK_OUTPUT = {
+    "body_box_xyxy_px": "pred_boxes",
+    "lhand_box_xyxy_px": "pred_lhand_boxes",
+    "rhand_box_xyxy_px": "pred_rhand_boxes",
+    "face_box_xyxy_px": "pred_face_boxes",
+    "body_keypoints_px": "pred_keypoints",
+    "lhand_keypoints_px": "pred_lhand_keypoints",
+    "rhand_keypoints_px": "pred_rhand_keypoints",
+    "face_keypoints_px": "pred_face_keypoints",
+    "betas": "pred_smpl_beta",
+    "expression": "pred_smpl_expr",
+}
 # Slices of the 53-joint axis-angle full pose (root, 21 body, 15 + 15 hand, jaw), x3.
-_ROOT, _BODY, _LHAND, _RHAND, _JAW = (
-    slice(0, 3), slice(3, 66), slice(66, 111), slice(111, 156), slice(156, 159)
-)
+_FULL_POSE_SLICES = {
+    "global_orient": slice(0, 3),
+    "body_pose": slice(3, 66),
+    "left_hand_pose": slice(66, 111),
+    "right_hand_pose": slice(111, 156),
+    "jaw_pose": slice(156, 159),
+}
 
 
 def select_top_queries(logits: Tensor, num_select: int) -> tuple[Tensor, Tensor]:
@@ -105,26 +123,22 @@ def postprocess(
 
     full_pose = take("pred_smpl_fullpose")  # (M, 159)
     transl = aios_cam_to_translation(take("pred_smpl_cam"))  # (M, 3)
-    fields: dict[str, Tensor] = {
-        "scores": scores[image_of, rank],
-        "query_indices": kept_query,
-        "body_boxes_xyxy_px": boxes_px("pred_boxes"),
-        "lhand_boxes_xyxy_px": boxes_px("pred_lhand_boxes"),
-        "rhand_boxes_xyxy_px": boxes_px("pred_rhand_boxes"),
-        "face_boxes_xyxy_px": boxes_px("pred_face_boxes"),
-        "body_keypoints_px": keypoints_px("pred_keypoints"),
-        "lhand_keypoints_px": keypoints_px("pred_lhand_keypoints"),
-        "rhand_keypoints_px": keypoints_px("pred_rhand_keypoints"),
-        "face_keypoints_px": keypoints_px("pred_face_keypoints"),
-        "global_orient": full_pose[:, _ROOT],
-        "body_pose": full_pose[:, _BODY].reshape(-1, 21, 3),
-        "left_hand_pose": full_pose[:, _LHAND].reshape(-1, 15, 3),
-        "right_hand_pose": full_pose[:, _RHAND].reshape(-1, 15, 3),
-        "jaw_pose": full_pose[:, _JAW],
-        "betas": take("pred_smpl_beta"),
-        "expression": take("pred_smpl_expr"),
-        "transl_m": transl,
-    }
+
+    def person_field(field: PersonField) -> Tensor:
+        if field.kind == "score":
+            return scores[image_of, rank]
+        if field.kind == "translation":
+            return transl
+        if field.kind == "box":
+            return boxes_px(_NETWORK_OUTPUT[field.name])
+        if field.kind == "keypoints":
+            return keypoints_px(_NETWORK_OUTPUT[field.name])
+        if field.kind == "rotation":
+            return full_pose[:, _FULL_POSE_SLICES[field.name]].reshape(-1, *field.shape)
+        return take(_NETWORK_OUTPUT[field.name])  # shape / expression coefficients
+
+    fields: dict[str, Tensor] = {"query_indices": kept_query}
+    fields.update({f.batched_name: person_field(f) for f in PERSON_FIELDS})
     if out.get("pred_smpl_kp3d") is not None:
         joints_cam = take("pred_smpl_kp3d") + transl[:, None]  # (M, J, 3)
         projected = project_points(joints_cam, focal_length_px, size_wh[:, None] / 2)

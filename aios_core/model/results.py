@@ -24,14 +24,26 @@ Conventions:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from aios_core.person import PERSON_FIELDS
+
+# Per-person arrays the network's body model adds (None without one).
+MODEL_OUTPUT_ARRAYS = ("smplx_joints_px", "joints_cam_m", "vertices_cam_m")
+# Every per-person array of ImageResult: decoder slot, person record, body-model outputs.
+PER_PERSON_ARRAYS = ("query_indices", *(f.batched_name for f in PERSON_FIELDS),
+                     *MODEL_OUTPUT_ARRAYS)
 
 
 @dataclass
 class PersonResult:
-    """One detected person; same fields as :class:`ImageResult` without the leading N axis."""
+    """One detected person; same fields as :class:`ImageResult` without the leading N axis.
+
+    The person-record fields (``score`` ... ``transl_m``) are ``aios_core.person.PERSON_FIELDS``,
+    declared here for type checkers (tests/test_person_record.py keeps them equal).
+    """
 
     score: float
     query_index: int
@@ -60,7 +72,11 @@ class PersonResult:
 
 @dataclass
 class ImageResult:
-    """All people detected in one image, as arrays with a leading N axis (float32)."""
+    """All people detected in one image, as arrays with a leading N axis (float32).
+
+    ``scores`` ... ``transl_m`` are the person record (``aios_core.person.PERSON_FIELDS``, by
+    their ``batched_name``), declared here for type checkers.
+    """
 
     image_size_hw: tuple[int, int]  # original image (height, width)
     focal_px: np.ndarray  # (2,) fx, fy of the camera the network assumes, original pixels
@@ -93,35 +109,18 @@ class ImageResult:
     def __getitem__(self, index: int) -> PersonResult:
         if not -len(self) <= index < len(self):
             raise IndexError(f"person {index} out of range for {len(self)} people")
+        person = {f.name: getattr(self, f.batched_name)[index] for f in PERSON_FIELDS}
+        person["score"] = float(person["score"])
+        optional = {name: None if getattr(self, name) is None else getattr(self, name)[index]
+                    for name in MODEL_OUTPUT_ARRAYS}
+        return PersonResult(query_index=int(self.query_indices[index]), focal_px=self.focal_px,
+                            principal_point_px=self.principal_point_px, **person, **optional)
 
-        def row(array: np.ndarray | None) -> np.ndarray | None:
-            return None if array is None else array[index]
-
-        return PersonResult(
-            score=float(self.scores[index]),
-            query_index=int(self.query_indices[index]),
-            body_box_xyxy_px=self.body_boxes_xyxy_px[index],
-            lhand_box_xyxy_px=self.lhand_boxes_xyxy_px[index],
-            rhand_box_xyxy_px=self.rhand_boxes_xyxy_px[index],
-            face_box_xyxy_px=self.face_boxes_xyxy_px[index],
-            body_keypoints_px=self.body_keypoints_px[index],
-            lhand_keypoints_px=self.lhand_keypoints_px[index],
-            rhand_keypoints_px=self.rhand_keypoints_px[index],
-            face_keypoints_px=self.face_keypoints_px[index],
-            global_orient=self.global_orient[index],
-            body_pose=self.body_pose[index],
-            left_hand_pose=self.left_hand_pose[index],
-            right_hand_pose=self.right_hand_pose[index],
-            jaw_pose=self.jaw_pose[index],
-            betas=self.betas[index],
-            expression=self.expression[index],
-            transl_m=self.transl_m[index],
-            focal_px=self.focal_px,
-            principal_point_px=self.principal_point_px,
-            smplx_joints_px=row(self.smplx_joints_px),
-            joints_cam_m=row(self.joints_cam_m),
-            vertices_cam_m=row(self.vertices_cam_m),
-        )
+    def take(self, rows: np.ndarray | slice | list[int]) -> ImageResult:
+        """The same image with only the people ``rows`` (indices, slice or mask), in that order."""
+        kept = {name: getattr(self, name)[rows] for name in PER_PERSON_ARRAYS
+                if getattr(self, name) is not None}
+        return replace(self, **kept)
 
     def __iter__(self) -> Iterator[PersonResult]:
         return (self[i] for i in range(len(self)))

@@ -15,27 +15,8 @@ from aios_core.io.results_file import (
     save_results,
 )
 from aios_core.model.results import ImageResult
+from aios_core.person import PERSON_FIELDS
 
-# results-file field <- ImageResult attribute
-_FROM_IMAGE_RESULT = {
-    "score": "scores",
-    "body_box_xyxy_px": "body_boxes_xyxy_px",
-    "lhand_box_xyxy_px": "lhand_boxes_xyxy_px",
-    "rhand_box_xyxy_px": "rhand_boxes_xyxy_px",
-    "face_box_xyxy_px": "face_boxes_xyxy_px",
-    "body_keypoints_px": "body_keypoints_px",
-    "lhand_keypoints_px": "lhand_keypoints_px",
-    "rhand_keypoints_px": "rhand_keypoints_px",
-    "face_keypoints_px": "face_keypoints_px",
-    "global_orient": "global_orient",
-    "body_pose": "body_pose",
-    "left_hand_pose": "left_hand_pose",
-    "right_hand_pose": "right_hand_pose",
-    "jaw_pose": "jaw_pose",
-    "betas": "betas",
-    "expression": "expression",
-    "transl_m": "transl_m",
-}
 UNTRACKED = -1
 
 
@@ -62,8 +43,9 @@ class DetectionLog:
         if self.focal_px is None:
             self.focal_px = np.asarray(result.focal_px, dtype=np.float32)
             self.principal_point_px = np.asarray(result.principal_point_px, dtype=np.float32)
-        for key, attribute in _FROM_IMAGE_RESULT.items():
-            self._rows[key].append(np.asarray(getattr(result, attribute))[:keep])
+        for person_field in PERSON_FIELDS:
+            rows = np.asarray(getattr(result, person_field.batched_name))[:keep]
+            self._rows[person_field.name].append(rows)
         self._rows["frame_index"].append(np.full(keep, frame_index, dtype=np.int64))
         self._rows["timestamp_s"].append(np.full(keep, timestamp_s, dtype=np.float64))
         self._rows["track_id"].append(np.full(keep, UNTRACKED, dtype=np.int64))

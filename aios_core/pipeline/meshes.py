@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
+from aios_core.person import BODY_MODEL_FIELDS, PERSON_SHAPES
 
 
 class MeshMaker:
@@ -21,22 +24,13 @@ class MeshMaker:
         param = next(self.body_model.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
 
-        def tensor(key: str, width: int) -> torch.Tensor:
+        def tensor(key: str) -> torch.Tensor:
             value = torch.as_tensor(np.asarray(rows[key], dtype=np.float32), device=device)
-            return value.reshape(-1, width)
+            return value.reshape(-1, math.prod(PERSON_SHAPES[key]))  # (N, values per person)
 
-        count = len(rows["betas"])
-        zeros = torch.zeros(count, 3, device=device)
+        zeros = torch.zeros(len(rows["betas"]), 3, device=device)
         posed = self.body_model(
-            betas=tensor("betas", 10),
-            global_orient=tensor("global_orient", 3),
-            body_pose=tensor("body_pose", 63),
-            left_hand_pose=tensor("left_hand_pose", 45),
-            right_hand_pose=tensor("right_hand_pose", 45),
-            jaw_pose=tensor("jaw_pose", 3),
-            leye_pose=zeros,
-            reye_pose=zeros,
-            expression=tensor("expression", 10),
+            **{key: tensor(key) for key in BODY_MODEL_FIELDS}, leye_pose=zeros, reye_pose=zeros
         )
-        vertices = posed.vertices + tensor("transl_m", 3)[:, None]
+        vertices = posed.vertices + tensor("transl_m")[:, None]
         return vertices.float().cpu().numpy()

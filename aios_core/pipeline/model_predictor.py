@@ -11,28 +11,28 @@ import torch
 
 from aios_core.assets import resolve_checkpoint, resolve_smplx_dir
 from aios_core.device import choose_device  # noqa: F401  (re-exported for the CLI)
+from aios_core.errors import DeviceUnavailableError
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
 from aios_core.model.predict import predict_images
 from aios_core.model.results import ImageResult
 from aios_core.pipeline.meshes import MeshMaker
-
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+from aios_core.precision import autocast_dtype
 
 
 class NetworkPredictor:
     """images -> list[ImageResult] through the AiOS network, under autocast if asked."""
 
     def __init__(self, model: AiOS, threshold: float | None, precision: str = "fp32"):
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision}")
+        dtype = autocast_dtype(precision)  # PrecisionError for an unknown name
         device = next(model.parameters()).device
         if precision == "fp16" and device.type != "cuda":
-            raise ValueError("--precision fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+            raise DeviceUnavailableError(
+                "--precision fp16 needs a CUDA device; use bf16 or fp32 on CPU")
         self.model = model
         self.threshold = threshold
         self.device = device
-        self.autocast_dtype = PRECISIONS[precision]
+        self.autocast_dtype = dtype
 
     def __call__(self, images: Sequence[np.ndarray]) -> list[ImageResult]:
         context = (

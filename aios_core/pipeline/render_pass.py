@@ -10,7 +10,7 @@ import numpy as np
 from aios_core.io.results_file import RunResults
 from aios_core.pipeline.meshes import MeshMaker
 from aios_core.rendering.overlay import MeshOverlayRenderer
-from aios_core.video import MediaReader, PrefetchingDecoder, VideoWriter
+from aios_core.video import MediaReader, PrefetchingDecoder, VideoInputError, VideoWriter
 
 
 def render_overlay(
@@ -63,6 +63,6 @@ def render_overlay(
             writer.abort()  # no half-written video is left behind
         raise
     if writer is None:
-        raise ValueError("no frame could be decoded for rendering")
+        raise VideoInputError(f"{results.source}: no frame could be decoded for rendering")
     writer.close()
     return writer

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aios_core.io.results_file import RunResults, replace_atomically, save_results
+from aios_core.errors import AiosError
+from aios_core.io.atomic import atomic_write_text
+from aios_core.io.results_file import RunResults, save_results
 from aios_core.model.results import ImageResult
 from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.meshes import MeshMaker
@@ -32,7 +33,7 @@ from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInp
 Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]
 
 
-class RunOutputError(ValueError):
+class RunOutputError(AiosError, ValueError):
     """An output path that cannot be written."""
 
 
@@ -127,17 +128,6 @@ def _infer(
     return reader.decode_error
 
 
-def _write_json_atomically(data: dict, path: Path) -> None:
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, default=str)
-        replace_atomically(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def check_run_inputs(options: RunOptions) -> MediaInfo:
     """Fail fast, before any model is loaded: unreadable input or unwritable outputs."""
     info = _reader(options, skip=0).info
@@ -201,7 +191,6 @@ def run_pipeline(
         decode_error=decode_error,
         seconds=seconds,
     )
-    _write_json_atomically(
-        {**asdict(summary), "fps": results.fps, "options": asdict(options)}, summary.summary_path
-    )
+    summary_document = {**asdict(summary), "fps": results.fps, "options": asdict(options)}
+    atomic_write_text(summary.summary_path, json.dumps(summary_document, indent=2, default=str))
     return summary

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from aios_core.io.results_file import RunResults
+from aios_core.person import COEFFICIENT_FIELDS, KEYPOINT_FIELDS, ROTATION_FIELDS, fields_of_kind
 from aios_core.tracking import MultiPersonSmoother, PersonTracker, SmoothingConfig, TrackerConfig
-
-ROTATION_KEYS = ("global_orient", "body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose")
-KEYPOINT_KEYS = ("body_keypoints_px", "lhand_keypoints_px", "rhand_keypoints_px",
-                 "face_keypoints_px")
 
 
 def smoothing_config(strength: float) -> SmoothingConfig:
     """The tracking package's smoother, keyed by the results-file field names."""
     return SmoothingConfig(
         strength=strength,
-        rotation_keys=ROTATION_KEYS,
-        translation_keys=("transl_m",),
-        keypoint_keys=KEYPOINT_KEYS,
+        rotation_keys=ROTATION_FIELDS,
+        translation_keys=fields_of_kind("translation"),
+        keypoint_keys=KEYPOINT_FIELDS,
+        vector_keys=COEFFICIENT_FIELDS,
     )
 
 
@@ -60,9 +60,4 @@ def track_and_smooth(
             for key, value in smoothed.items():
                 detections[key][row] = value
     kept = detections["track_id"] >= 0
-    return RunResults(
-        source=results.source, fps=results.fps, num_frames=results.num_frames,
-        image_size_wh=results.image_size_wh, focal_px=results.focal_px,
-        principal_point_px=results.principal_point_px,
-        detections={key: value[kept] for key, value in detections.items()},
-    )
+    return replace(results, detections={key: value[kept] for key, value in detections.items()})

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from aios_core.errors import AiosError
+
 PLATFORMS = ("egl", "osmesa")
 
 # Rendering a 1-triangle scene is the only reliable test: a platform can import fine and still
@@ -31,7 +33,7 @@ GL_HELP = (
 )
 
 
-class RendererUnavailableError(RuntimeError):
+class RendererUnavailableError(AiosError, RuntimeError):
     """No OpenGL platform can render offscreen here."""
 
 

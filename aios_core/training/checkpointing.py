@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aios_core.errors import interrupts_held
+from aios_core.errors import AiosError, interrupts_held
 from aios_core.io.atomic import atomic_write_bytes
 
 LAST = "last.pth"
 SNAPSHOT_PATTERN = "epoch_*.pth"
 
 
-class ResumeError(ValueError):
+class ResumeError(AiosError, ValueError):
     """No usable checkpoint to resume from; the message says where it looked."""
 
 

@@ -30,6 +30,7 @@ from aios_core.model.config_record import (
     differences,
 )
 from aios_core.model.network import AiOS
+from aios_core.precision import autocast_dtype
 from aios_core.training.checkpointing import (
     LAST,
     Progress,
@@ -62,7 +63,6 @@ from aios_core.training.sampling import EpochSampler
 from aios_core.training.targets import collate, targets_to
 
 LOG_FILE = "log.csv"
-AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp32: no autocast
 
 
 @dataclass
@@ -216,9 +216,8 @@ class Trainer:
         torch.manual_seed(step_seed % (2**63))
         images, mask = images.to(device), mask.to(device)
         targets = targets_to(targets, device)
-        autocast_dtype = AUTOCAST_DTYPES.get(c.precision)
-        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
-                            enabled=autocast_dtype is not None):
+        dtype = autocast_dtype(c.precision)  # None for fp32: no autocast
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             outputs = self.model(images, mask, targets)
         losses = self.criterion(_to_float32(outputs), targets)
         total = losses["total"]

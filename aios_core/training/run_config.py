@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from aios_core.data.augment import TRAIN_MAX_LONG_SIDE, TRAIN_SHORT_SIDES
+from aios_core.errors import AiosError
 from aios_core.model.config_record import differences
+from aios_core.precision import PRECISIONS
 
 STAGES = ("pretrain", "finetune")
 SNAPSHOT_WEIGHTS = ("live", "ema")
@@ -13,6 +15,10 @@ SNAPSHOT_WEIGHTS = ("live", "ema")
 RESUMABLE_CHANGES = frozenset({"epochs", "num_workers", "log_every_steps",
                                "checkpoint_every_steps", "keep_snapshots", "snapshot_weights",
                                "find_unused_parameters", "extra"})
+
+
+class TrainConfigError(AiosError, ValueError):
+    """A training setting out of range (from the command line or a saved run)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class TrainConfig:
     def for_stage(cls, stage: str, **overrides: object) -> TrainConfig:
         """Paper schedules: pre-train 60 epochs at 1e-4, x0.1 at 50; fine-tune 50 at 1e-5, 25."""
         if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+            raise TrainConfigError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
         if stage == "pretrain":
             base = cls(stage=stage, epochs=60, lr=1e-4, lr_backbone=1e-5, lr_drop_epochs=(50,))
         else:
@@ -67,8 +73,8 @@ class TrainConfig:
             (self.lr > 0 and self.lr_backbone >= 0, "learning rates must be positive"),
             (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
             (self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}"),
-            (self.precision in ("fp32", "bf16", "fp16"),
-             f"precision must be fp32, bf16 or fp16, got {self.precision!r}"),
+            (self.precision in PRECISIONS,
+             f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
             (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
             (self.clip_max_norm >= 0, "clip_max_norm must be >= 0 (0 disables clipping)"),
             (self.checkpoint_every_steps >= 1 and self.log_every_steps >= 1,
@@ -86,7 +92,7 @@ class TrainConfig:
         )
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise TrainConfigError(message)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from aios_core.errors import AiosError
 
-class VideoInputError(ValueError):
+
+class VideoInputError(AiosError, ValueError):
     """The input cannot be used: missing, not a video or image, or without any frame."""
 
 
-class VideoOutputError(ValueError):
+class VideoOutputError(AiosError, ValueError):
     """The output video cannot be written (bad path, unknown container, bad frames)."""

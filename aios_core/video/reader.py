@@ -75,11 +75,11 @@ class MediaReader:
         image_fps: float | Fraction = 30,
     ) -> None:
         if start_frame < 0:
-            raise ValueError(f"start_frame must be >= 0, got {start_frame}")
+            raise VideoInputError(f"--start must be >= 0, got {start_frame}")
         if end_frame is not None and end_frame <= start_frame:
-            raise ValueError(f"end_frame ({end_frame}) must be > start_frame ({start_frame})")
+            raise VideoInputError(f"--end ({end_frame}) must be after --start ({start_frame})")
         if max_frames is not None and max_frames < 1:
-            raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+            raise VideoInputError(f"--max-frames must be >= 1, got {max_frames}")
         self.path = Path(source)
         self.start_frame = start_frame
         self.end_frame = end_frame

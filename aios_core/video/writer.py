@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from aios_core.io.atomic import reserve_temporary_file
 from aios_core.video.errors import VideoOutputError
 
 log = logging.getLogger(__name__)
@@ -190,15 +190,12 @@ class VideoWriter:
 
     def _reserve_temp_file(self) -> Path:
         """Create the hidden temporary file now, so an unwritable folder fails up front."""
-        token = secrets.token_hex(4)
-        tmp = self.path.with_name(f".{self.path.stem}.{token}.partial{self.path.suffix}")
         try:
-            tmp.open("xb").close()
+            return reserve_temporary_file(self.path)
         except OSError as err:
             raise VideoOutputError(
                 f"cannot write to {self.path.parent}: {err.strerror or err}"
             ) from None
-        return tmp
 
     def _start(self, height: int, width: int) -> None:
         """Open the container at the first frame, when the picture size becomes known."""
