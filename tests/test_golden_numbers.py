@@ -79,6 +79,27 @@ def test_outputs_equal_the_golden_numbers(golden, computed, key):
                                err_msg=key)
 
 
+def test_inference_poses_only_the_returned_people_with_the_same_numbers(golden):
+    model = build_tiny_network(seed=0)
+    image = golden_images()[0]
+    batch = prepare_batch([image], "cpu", SHORT_SIDE_PX, MAX_SIDE_PX)
+    probabilities = torch.from_numpy(golden["0/pred_logits"]).sigmoid()
+    # Between the scores, so some people are returned and some are not.
+    threshold = float(probabilities.flatten().sort()[0][6])
+    returned = (probabilities >= threshold).any(-1)
+    assert 0 < int(returned.sum()) < len(returned)
+    with torch.inference_mode():
+        raw = model(batch.images, batch.padding_mask, posed_score_threshold=threshold)
+    for key in ("pred_smpl_kp3d", "pred_smpl_verts"):
+        value = raw[key][0]
+        value = value[:, ::VERTEX_STRIDE] if key == "pred_smpl_verts" else value
+        np.testing.assert_allclose(value[returned].numpy(), golden[f"0/{key}"][returned.numpy()],
+                                   rtol=TOLERANCE, atol=TOLERANCE)
+        assert not value[~returned].any()
+    np.testing.assert_allclose(raw["pred_logits"][0].numpy(), golden["0/pred_logits"],
+                               rtol=TOLERANCE, atol=TOLERANCE)
+
+
 def test_golden_numbers_are_not_degenerate(golden):
     # A constant or NaN output would make the comparison above meaningless.
     for key, value in golden.items():
