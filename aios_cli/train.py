@@ -36,9 +36,26 @@ from aios_cli.errors import reported_errors
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]),
               show_default=True)
 @click.option("--seed", type=int, help="Seed of sampling, augmentation and denoising (42).")
+@click.option("--model-config", "model_config", type=click.Path(path_type=Path),
+              help="TOML or JSON file of AiOSConfig fields (hidden_dim, dec_layers, ...) to "
+              "train another architecture; unset fields keep the released values.")
+@click.option("--short-side", "short_sides", callback=lambda _c, _p, v: _sides(v),
+              metavar="PX[,PX...]", help="Training short side(s) in pixels, one drawn per "
+              "image (default 480,512,...,800).")
+@click.option("--max-long-side", type=click.IntRange(min=32), metavar="PX",
+              help="Cap of the training long side in pixels (default 1333).")
+@click.option("--keep-snapshots", type=click.IntRange(min=0), metavar="N",
+              help="Keep the newest N epoch snapshots (weights only; default all, 0 none).")
+@click.option("--snapshot-weights", type=click.Choice(["live", "ema"]),
+              help="Weights the epoch snapshots hold (default live).")
 def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, extra_data, epochs,
-          batch_size, lr, num_workers, precision, device, seed) -> None:
-    """Pre-train or fine-tune AiOS on HumanData files; Ctrl-C saves, --resume continues."""
+          batch_size, lr, num_workers, precision, device, seed, model_config, short_sides,
+          max_long_side, keep_snapshots, snapshot_weights) -> None:
+    """Pre-train or fine-tune AiOS on HumanData files; Ctrl-C saves, --resume continues.
+
+    RUN_DIR/checkpoints/last.pth holds the full training state and the model config;
+    epoch_XXX.pth snapshots hold weights only. Both load with aios run --checkpoint.
+    """
     from aios_core.assets import AssetNotFoundError
     from aios_core.data.errors import HumanDataError
     from aios_core.model.checkpoint import CheckpointFormatError
@@ -49,21 +66,40 @@ def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, ext
     with reported_errors("train", usage_errors,
                          on_interrupt=f"saved; continue with: aios train ... --out {run_dir} "
                          "--resume"):
+        from aios_core.training.setup import TrainOverrides
+
+        overrides = TrainOverrides(
+            epochs=epochs, batch_size=batch_size, lr=lr, num_workers=num_workers,
+            precision=precision, seed=seed, short_sides=short_sides, max_long_side=max_long_side,
+            keep_snapshots=keep_snapshots, snapshot_weights=snapshot_weights)
         _train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, extra_data,
-               epochs, batch_size, lr, num_workers, precision, device, seed)
+               overrides, device, model_config)
+
+
+def _sides(value: str | None) -> tuple[int, ...] | None:
+    """"480,512" -> (480, 512); a bad list is a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        sides = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        sides = ()
+    if not sides or min(sides) < 32:
+        raise click.BadParameter(f"{value!r}: expected pixel sizes >= 32, e.g. 256 or 224,256",
+                                 param_hint="--short-side")
+    return sides
 
 
 def _train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, extra_data,
-           epochs, batch_size, lr, num_workers, precision, device, seed) -> None:
+           overrides, device, model_config) -> None:
     from aios_core.training.loop import train as run_training
-    from aios_core.training.setup import TrainOverrides, prepare_training
+    from aios_core.training.setup import prepare_training
 
-    overrides = TrainOverrides(epochs=epochs, batch_size=batch_size, lr=lr,
-                               num_workers=num_workers, precision=precision, seed=seed)
     names = [n.strip() for n in datasets.split(",") if n.strip()] if datasets else None
     prepared = prepare_training(stage, data_root, run_dir, resume=resume, init_path=init_path,
                                 smplx_dir=smplx_dir, datasets=names, extra=list(extra_data),
-                                overrides=overrides, device_name=device)
+                                overrides=overrides, device_name=device,
+                                model_config_path=model_config)
     if prepared.is_main:
         for line in prepared.messages:
             click.echo(line, err=True)

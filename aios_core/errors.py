@@ -62,3 +62,30 @@ def termination_signals_as_interrupts() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP wait; the first one is delivered at its end.
+
+    For work that must finish once started (a checkpoint being written: ``torch.save`` turns an
+    interrupt inside it into an unrelated RuntimeError). Outside the main thread this does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def _hold(signal_number: int, _frame: object) -> None:
+        received.append(signal_number)
+
+    numbers = (signal.SIGINT, *TERMINATION_SIGNALS)
+    previous = {number: signal.signal(number, _hold) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        if received:  # to the handler that was in place: KeyboardInterrupt, or as it was set
+            signal.raise_signal(received[0])

@@ -7,10 +7,12 @@ import math
 
 import pytest
 import torch
-from tiny_network import TINY, build_tiny_network
+from synthetic_training_data import RandomImageSet
+from tiny_network import SHIFTED_STAGES, SHORT_STAGES, TINY, build_tiny_network
 
 from aios_core.body.camera import aios_project_points
 from aios_core.body.rotations import axis_angle_to_matrix
+from aios_core.model.config import AiOSConfig
 from aios_core.training import (
     AiOSCriterion,
     DenoisingConfig,
@@ -19,8 +21,10 @@ from aios_core.training import (
     pad_images,
     random_targets,
 )
+from aios_core.training.loop import TrainingJob, train
 from aios_core.training.losses_detection import Matched, keypoint_losses
 from aios_core.training.losses_smplx import pose_losses, projected_joints_losses
+from aios_core.training.run_config import TrainConfig
 
 LAST = TINY.dec_layers - 1
 
@@ -34,11 +38,11 @@ def trained_step():
     images, mask = pad_images([torch.randn(3, 64, 80, generator=g), torch.randn(3, 56, 72)])
     targets = [random_targets(4, (64, 80), g), random_targets(0, (56, 72), g)]
     outputs = trainer(images, mask, targets)
-    criterion = AiOSCriterion()
+    criterion = AiOSCriterion(network.config)
     return network, outputs, targets, criterion, criterion(outputs, targets)
 
 
-def _expected_names() -> set[str]:
+def _expected_names(config: AiOSConfig = TINY) -> set[str]:
     box = {"loss_ce", "loss_body_bbox", "loss_body_giou"}
     dn = {"dn_loss_ce", "dn_loss_bbox", "dn_loss_giou"}
     parts = ("lhand", "rhand", "face")
@@ -50,8 +54,9 @@ def _expected_names() -> set[str]:
     body |= {f"loss_{p}_{k}" for p in parts for k in ("bbox", "giou")}
     whole = body | {f"loss_{p}_{k}" for p in parts for k in ("keypoints", "oks")}
     names = {f"{n}_interm" for n in box} | whole | dn
-    for layer in range(LAST):
-        stage = box if layer < 2 else body if layer < 4 else whole
+    for layer in range(config.dec_layers - 1):
+        stage = (box if layer < config.num_box_decoder_layers
+                 else body if layer < config.num_hand_face_decoder_layers else whole)
         names |= {f"{n}_{layer}" for n in stage | dn}
     return names | {"total"}
 
@@ -79,6 +84,27 @@ def test_terms_are_named_finite_and_weighted(trained_step) -> None:
     # Body-stage part terms are kept at exactly 0 (official x 0).
     assert float(losses["loss_smpl_expr_2"].detach()) == 0.0
     assert float(losses["loss_smpl_face_kp2d_3"].detach()) == 0.0
+
+
+@pytest.mark.parametrize("config", [SHIFTED_STAGES, SHORT_STAGES], ids=["box3-body2", "box1-body2"])
+def test_a_training_step_supervises_each_layer_by_the_networks_stages(tmp_path, config) -> None:
+    """The trainer's criterion takes its stage boundaries from the network's AiOSConfig (it
+    used defaults of 2 / 4: KeyError for the first layout, too few terms for the second)."""
+    train_config = TrainConfig(stage="finetune", epochs=1, batch_size=1, num_workers=0,
+                               samples_per_epoch=1, dn_number=2, use_ema=False)
+    logged: list[dict[str, float]] = []
+    train(TrainingJob(network=build_tiny_network(0, config), dataset=RandomImageSet(1),
+                      config=train_config, run_dir=tmp_path, device=torch.device("cpu")),
+          on_step=lambda _progress, values: logged.append(values))
+    assert set(logged[0]) == _expected_names(config)
+    body_layer = config.num_box_decoder_layers  # a body-stage layer: 30 terms, not 3 + 3 DN
+    assert len([n for n in logged[0] if n.endswith(f"_{body_layer}")]) == 30 + 3
+    # The damped hand / face joint terms belong to the first whole-body layer.
+    criterion = AiOSCriterion(config)
+    first_whole = config.num_hand_face_decoder_layers
+    assert criterion.weight(f"loss_smpl_lhand_kp3d_{first_whole}") == pytest.approx(0.01)
+    assert criterion.weight(f"loss_smpl_rhand_kp2d_{first_whole}") == pytest.approx(0.05)
+    assert criterion.weight(f"loss_smpl_lhand_kp3d_{first_whole - 1}") == pytest.approx(0.1)
 
 
 # term -> parameters it must reach / must not reach

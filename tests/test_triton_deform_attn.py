@@ -71,12 +71,14 @@ def test_half_precision_inputs_give_float32_accuracy_of_their_dtype(dtype) -> No
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not ON_GPU, reason="needs CUDA")
-def test_the_model_picks_the_kernel_up_on_its_first_cuda_call() -> None:
+def test_choosing_the_gpu_registers_the_kernel_with_the_model() -> None:
+    import aios_core.device as device_choice
     import aios_core.model.deformable_attention as da
 
-    da._kernel_chosen = False  # as in a fresh process
-    da._registered_kernel = None
+    device_choice._kernels_tried = False  # as in a fresh process
+    da.register_kernel(None)
+    assert device_choice.choose_device("cuda").type == "cuda"
+    assert da.registered_kernel() is triton_kernel.ms_deform_attn_triton
     inputs = random_inputs(SHAPES[1], "cuda", torch.float32)
     out = da.multi_scale_deformable_attention(*inputs)
-    assert da.registered_kernel() is triton_kernel.ms_deform_attn_triton
     assert relative_error(out, ms_deform_attn_pytorch(*inputs)) < 1e-4

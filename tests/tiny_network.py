@@ -34,6 +34,15 @@ def _randomise(model: AiOS, seed: int) -> AiOS:
     return model.eval()
 
 
-def build_tiny_network(seed: int = 0) -> AiOS:
+# Non-default stage layouts (box / body / whole-body layers 3 / 2 / 1 and 1 / 2 / 1), narrower.
+SHIFTED_STAGES = AiOSConfig(hidden_dim=32, nheads=2, enc_layers=1, dec_layers=6,
+                            num_box_decoder_layers=3, num_hand_face_decoder_layers=5,
+                            dim_feedforward=64, num_queries=20, num_group=3)
+SHORT_STAGES = AiOSConfig(hidden_dim=32, nheads=2, enc_layers=1, dec_layers=4,
+                          num_box_decoder_layers=1, num_hand_face_decoder_layers=3,
+                          dim_feedforward=64, num_queries=20, num_group=3)
+
+
+def build_tiny_network(seed: int = 0, config: AiOSConfig = TINY) -> AiOS:
     torch.manual_seed(seed)
-    return _randomise(AiOS(TINY), seed=seed + 1)
+    return _randomise(AiOS(config), seed=seed + 1)

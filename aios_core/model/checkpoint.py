@@ -21,11 +21,19 @@ import contextlib
 import os
 import pickle
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from aios_core.assets import resolve_checkpoint
+from aios_core.model.config import AiOSConfig
+from aios_core.model.config_record import (
+    MODEL_CONFIG_KEY,
+    architecture_summary,
+    config_from_record,
+    weights_summary,
+)
 
 # Where the weights live in a checkpoint dict, in order of preference (official inference
 # reads 'model').
@@ -120,8 +128,23 @@ def _unreadable(path: os.PathLike, error: BaseException) -> CheckpointFormatErro
     )
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
-    """The network weights stored in an official-format checkpoint, without ``module.``."""
+@dataclass
+class StoredCheckpoint:
+    """The weights of a checkpoint file and the architecture it records (None: unrecorded)."""
+
+    path: os.PathLike
+    state: dict[str, Tensor]
+    model_config: AiOSConfig | None  # None for the official release and other foreign files
+
+    def summary(self) -> str:
+        """What the file holds, for messages: the recorded config, or what the shapes say."""
+        if self.model_config is not None:
+            return architecture_summary(self.model_config)
+        return weights_summary(self.state)
+
+
+def read_checkpoint(path: str | os.PathLike) -> StoredCheckpoint:
+    """Weights (without ``module.``) and recorded ``AiOSConfig`` of a checkpoint file."""
     path = resolve_checkpoint(path)
     try:
         content = _load_weights_only(path)
@@ -135,7 +158,16 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
         raise CheckpointFormatError(
             f"checkpoint {path}: state dict entries that are not tensors: {_names(bad)}"
         )
-    return {_strip_ddp_prefix(str(key)): value for key, value in state.items()}
+    record = content.get(MODEL_CONFIG_KEY) if isinstance(content, Mapping) else None
+    model_config = None if record is None else config_from_record(record, f"checkpoint {path}")
+    return StoredCheckpoint(
+        path=path, state={_strip_ddp_prefix(str(k)): v for k, v in state.items()},
+        model_config=model_config)
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
+    """The network weights stored in an official-format checkpoint, without ``module.``."""
+    return read_checkpoint(path).state
 
 
 def _find_state_dict(content: object, path: os.PathLike) -> Mapping:
@@ -191,13 +223,22 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike) -> None:
     read safely, CheckpointMismatchError (one message, all differences) if keys or shapes
     differ from the network's.
     """
-    state = read_state_dict(path)
-    mismatch = describe_mismatch(model.state_dict(), state)
+    load_stored_into(model, read_checkpoint(path))
+
+
+def load_stored_into(model: nn.Module, stored: StoredCheckpoint) -> None:
+    """Strict load of ``stored`` into ``model``; a mismatch says what the file holds first."""
+    mismatch = describe_mismatch(model.state_dict(), stored.state)
     if mismatch:
+        network = getattr(model, "config", None)
+        built = (f"; the network was built as {architecture_summary(network)}"
+                 if isinstance(network, AiOSConfig) else "")
         raise CheckpointMismatchError(
-            f"checkpoint {path} does not fit this network (strict load):\n  {mismatch}"
+            f"this checkpoint holds {stored.summary()}{built}: {stored.path} does not fit this "
+            f"network (strict load):\n  {mismatch}"
         )
     try:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(stored.state, strict=True)
     except RuntimeError as error:  # e.g. a tensor that cannot be copied (dtype)
-        raise CheckpointMismatchError(f"checkpoint {path} could not be loaded: {error}") from None
+        raise CheckpointMismatchError(
+            f"checkpoint {stored.path} could not be loaded: {error}") from None

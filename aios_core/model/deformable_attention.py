@@ -1,9 +1,10 @@
 """Multi-scale deformable attention (Deformable DETR), with a pure-PyTorch sampling core.
 
-For CUDA tensors the sampling core is the Triton kernel of ``cuda_ops`` when it is usable
-(loaded on the first CUDA call; ``register_kernel`` overrides the choice); the kernel and the
-PyTorch core compute the same thing (bilinear sampling with zero padding, pixel centres
-at half-integers, i.e. ``grid_sample(align_corners=False)``).
+For CUDA tensors the sampling core is whatever kernel was registered with ``register_kernel``
+(``cuda_ops`` registers its Triton kernel there when ``aios_core.device.choose_device`` picks
+a GPU; this module never imports it), else the PyTorch core. Both compute the same thing
+(bilinear sampling with zero padding, pixel centres at half-integers, i.e.
+``grid_sample(align_corners=False)``).
 """
 
 from __future__ import annotations
@@ -21,27 +22,12 @@ from aios_core.model.deformable_sampling_cpu import ms_deform_attn_cpu, summatio
 DeformableAttentionKernel = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
 
 _registered_kernel: DeformableAttentionKernel | None = None
-_kernel_chosen = False  # True once register_kernel or the automatic load has decided
 
 
 def register_kernel(kernel: DeformableAttentionKernel | None) -> None:
     """Use ``kernel`` for CUDA tensors from now on (None restores the PyTorch path)."""
-    global _registered_kernel, _kernel_chosen
+    global _registered_kernel
     _registered_kernel = kernel
-    _kernel_chosen = True
-
-
-def _kernel_for_cuda() -> DeformableAttentionKernel | None:
-    """The registered kernel; on the first CUDA call, load ``cuda_ops``' kernel if usable."""
-    global _kernel_chosen
-    if not _kernel_chosen:
-        _kernel_chosen = True
-        try:
-            import cuda_ops
-        except ImportError:  # aios_core used without its sibling package
-            return None
-        cuda_ops.try_register()
-    return _registered_kernel
 
 
 def registered_kernel() -> DeformableAttentionKernel | None:
@@ -131,7 +117,7 @@ def multi_scale_deformable_attention(
     attention_weights: Tensor,
 ) -> Tensor:
     """The registered kernel for CUDA tensors when there is one, else ``ms_deform_attn_pytorch``."""
-    kernel = _kernel_for_cuda() if value.is_cuda else None
+    kernel = _registered_kernel if value.is_cuda else None
     if kernel is not None:
         return kernel(
             value, spatial_shapes, level_start_index, sampling_locations, attention_weights

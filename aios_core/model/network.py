@@ -192,11 +192,14 @@ class AiOS(nn.Module):
         device: str | torch.device = "cpu",
         config: AiOSConfig | None = None,
     ) -> AiOS:
-        """Build the network, load an official AiOS checkpoint strictly, move it to ``device``."""
-        from aios_core.model.checkpoint import load_checkpoint_into
+        """Build the architecture the checkpoint records (``config`` if given; the released
+        one for files without a record, such as the official checkpoint), load it strictly,
+        move it to ``device``."""
+        from aios_core.model.checkpoint import load_stored_into, read_checkpoint
 
-        model = cls(config)
-        load_checkpoint_into(model, path)
+        stored = read_checkpoint(path)
+        model = cls(config or stored.model_config)
+        load_stored_into(model, stored)
         return model.to(device).eval()
 
     def predict(

@@ -1,9 +1,15 @@
-"""Turn the last decoder layer's tokens into per-person boxes, keypoints and SMPL-X parameters.
+"""Turn a decoder layer's tokens into per-person boxes, keypoints and SMPL-X parameters.
 
-Follows the whole-body branch of the official AiOSSMPLX eval forward for the final layer: boxes
-and keypoints are offsets (in logit space) from that layer's INPUT reference boxes; SMPL-X heads
-read concatenated part tokens. Inputs are batch-first: hidden (B, G * T, C) after the decoder's
-LayerNorm, reference (B, G * T, 4) sigmoid boxes, T = whole-body tokens per person.
+One read-out for inference (the final layer) and training (every layer's auxiliary outputs),
+following the official AiOSSMPLX forward. Boxes and keypoints are offsets (in logit space) from
+that layer's INPUT reference boxes; SMPL-X heads read concatenated part tokens. Inputs are
+batch-first and exclude denoising queries: hidden (B, N, C) after the decoder's LayerNorm,
+reference (B, N, 4) sigmoid boxes. Stages (``stage_readout`` picks the class for a layer):
+
+* box stage (layers < num_box): N = num_queries; class logits and body boxes only;
+* body stage: N = G * (Nb + 4); + part boxes, body keypoints and SMPL-X;
+* whole-body stage: N = G * T, T = whole-body tokens per person; + hand / face keypoints, and
+  the SMPL-X heads read the part tokens.
 """
 
 from __future__ import annotations
@@ -18,7 +24,12 @@ from aios_core.body.rotations import rot6d_to_matrix
 from aios_core.model.config import AiOSConfig
 from aios_core.model.heads import PredictionHeads
 from aios_core.model.layers import inverse_sigmoid
-from aios_core.model.query_layout import WholeBodyStageLayout, index_tensor, token_indices
+from aios_core.model.query_layout import (
+    BodyStageLayout,
+    WholeBodyStageLayout,
+    index_tensor,
+    token_indices,
+)
 
 
 @dataclass
@@ -39,19 +50,22 @@ def _rotations(six_d: Tensor, batch: int, groups: int, joints: int) -> Tensor:
     return rot6d_to_matrix(six_d.reshape(-1, 6)).reshape(batch, groups, joints, 3, 3)
 
 
-class FinalLayerReadout:
-    """Applies the last layer's heads; holds no parameters (the heads belong to the network)."""
+def box_stage_outputs(heads: PredictionHeads, layer: int, hidden: Tensor, reference: Tensor):
+    """(B, Q, C), (B, Q, 4) -> class logits (B, Q, K) and body boxes (B, Q, 4) of ``layer``."""
+    boxes = heads.bbox_embed[layer](hidden) + inverse_sigmoid(reference)
+    return {"pred_logits": heads.class_embed[layer](hidden), "pred_boxes": boxes.sigmoid()}
 
-    def __init__(self, config: AiOSConfig, heads: PredictionHeads):
-        self.config = config
-        self.heads = heads
-        self.layout = WholeBodyStageLayout(
-            config.num_body_points, config.num_hand_points, config.num_face_points
-        )
-        self.layer = config.dec_layers - 1
+
+class _GroupReadout:
+    """What the body and whole-body stages share: per-person token slots, part boxes and
+    keypoints. Holds no parameters (the heads belong to the network)."""
+
+    def __init__(self, config: AiOSConfig, heads: PredictionHeads, layer: int,
+                 layout: BodyStageLayout | WholeBodyStageLayout):
+        self.config, self.heads, self.layer, self.layout = config, heads, layer, layout
         # Head lists that start at the body stage / at the whole-body stage index from there.
-        self.body_stage_index = self.layer - config.num_box_decoder_layers
-        self.part_stage_index = self.layer - config.num_hand_face_decoder_layers
+        self.body_stage_index = layer - config.num_box_decoder_layers
+        self.part_stage_index = layer - config.num_hand_face_decoder_layers
 
     def _indices(self, slots: range | list[int], device: torch.device) -> Tensor:
         return index_tensor(token_indices(self.config.num_group, self.layout.tokens, slots), device)
@@ -86,6 +100,62 @@ class FinalLayerReadout:
         xyv = xyv.reshape(batch, self.config.num_group, num_points, 3)
         return torch.cat((xyv[..., :2].flatten(2), xyv[..., 2]), dim=-1)
 
+    def _boxes(self, hidden: Tensor, reference: Tensor) -> dict[str, Tensor]:
+        """Scores and the four boxes of every person (B, G, K), (B, G, 4) x 4."""
+        h, lay, i = self.heads, self.layout, self.body_stage_index
+        out = box_stage_outputs(h, self.layer, self._per_group(hidden, lay.body_box),
+                                self._per_group(reference, lay.body_box))
+        hand_xy, hand_wh = h.bbox_hand_embed[i], h.bbox_hand_hw_embed[i]
+        out["pred_lhand_boxes"] = self._part_box(hidden, reference, lay.lhand_box, hand_xy, hand_wh)
+        out["pred_rhand_boxes"] = self._part_box(hidden, reference, lay.rhand_box, hand_xy, hand_wh)
+        out["pred_face_boxes"] = self._part_box(
+            hidden, reference, lay.face_box, h.bbox_face_embed[i], h.bbox_face_hw_embed[i])
+        return out
+
+
+class BodyStageReadout(_GroupReadout):
+    """Heads of one body-refinement layer on the (Nb + 4)-token groups."""
+
+    def __init__(self, config: AiOSConfig, heads: PredictionHeads, layer: int):
+        super().__init__(config, heads, layer, BodyStageLayout(config.num_body_points))
+
+    def detections(self, hidden: Tensor, reference: Tensor) -> dict[str, Tensor]:
+        """Scores, the four boxes and the body keypoints of every person."""
+        out = self._boxes(hidden, reference)
+        out["pred_keypoints"] = self._keypoints(
+            hidden, reference, self.layout.body_keypoints,
+            self.heads.pose_embed[self.body_stage_index])
+        return out
+
+    def smplx_parameters(self, hidden: Tensor) -> SmplxPrediction:
+        h, lay, c, i = self.heads, self.layout, self.config, self.body_stage_index
+        batch, groups = hidden.shape[0], c.num_group
+        person = hidden.reshape(batch, groups, -1)  # all tokens of a person, in sequence order
+        lhand = self._per_group(hidden, lay.lhand_box)
+        rhand = self._per_group(hidden, lay.rhand_box)
+        face = self._per_group(hidden, lay.face_box)
+        return SmplxPrediction(
+            body_pose=_rotations(h.smpl_pose_embed[i](person), batch, groups,
+                                 c.body_model_joint_num),
+            lhand_pose=_rotations(h.smpl_hand_pose_embed[i](lhand), batch, groups,
+                                  c.hand_joint_num),
+            rhand_pose=_rotations(h.smpl_hand_pose_embed[i](rhand), batch, groups,
+                                  c.hand_joint_num),
+            jaw_pose=_rotations(h.smpl_jaw_embed[i](face), batch, groups, 1),
+            expression=h.smpl_expr_embed[i](face),
+            betas=h.smpl_beta_embed[i](person),
+            camera=h.smpl_cam_embed[i](person),
+        )
+
+
+class WholeBodyStageReadout(_GroupReadout):
+    """Heads of one whole-body layer (the final layer's is the inference read-out)."""
+
+    def __init__(self, config: AiOSConfig, heads: PredictionHeads, layer: int):
+        layout = WholeBodyStageLayout(
+            config.num_body_points, config.num_hand_points, config.num_face_points)
+        super().__init__(config, heads, layer, layout)
+
     def _features(self, hidden: Tensor, slots: list[int]) -> Tensor:
         """Concatenate the given tokens of each person (in sequence order) -> (B, G, len * C)."""
         batch, _, channels = hidden.shape
@@ -95,36 +165,17 @@ class FinalLayerReadout:
     def detections(self, hidden: Tensor, reference: Tensor) -> dict[str, Tensor]:
         """Scores, the four boxes and the four keypoint sets of every person."""
         h, lay = self.heads, self.layout
-        body_tokens = self._per_group(hidden, lay.body_box)
-        body_boxes = h.bbox_embed[self.layer](body_tokens) + inverse_sigmoid(
-            self._per_group(reference, lay.body_box)
-        )
-        hand_xy = h.bbox_hand_embed[self.body_stage_index]
-        hand_wh = h.bbox_hand_hw_embed[self.body_stage_index]
         hand_kp = h.pose_hand_embed[self.part_stage_index]
-        return {
-            "pred_logits": h.class_embed[self.layer](body_tokens),  # (B, G, K)
-            "pred_boxes": body_boxes.sigmoid(),  # (B, G, 4) cx, cy, w, h
-            "pred_lhand_boxes": self._part_box(hidden, reference, lay.lhand_box, hand_xy, hand_wh),
-            "pred_rhand_boxes": self._part_box(hidden, reference, lay.rhand_box, hand_xy, hand_wh),
-            "pred_face_boxes": self._part_box(
-                hidden, reference, lay.face_box,
-                h.bbox_face_embed[self.body_stage_index],
-                h.bbox_face_hw_embed[self.body_stage_index],
-            ),
-            "pred_keypoints": self._keypoints(
-                hidden, reference, lay.body_keypoints, h.pose_embed[self.body_stage_index]
-            ),
-            "pred_lhand_keypoints": self._keypoints(
-                hidden, reference, lay.lhand_keypoints, hand_kp
-            ),
-            "pred_rhand_keypoints": self._keypoints(
-                hidden, reference, lay.rhand_keypoints, hand_kp
-            ),
-            "pred_face_keypoints": self._keypoints(
-                hidden, reference, lay.face_keypoints, h.pose_face_embed[self.part_stage_index]
-            ),
-        }
+        out = self._boxes(hidden, reference)
+        out.update(
+            pred_keypoints=self._keypoints(
+                hidden, reference, lay.body_keypoints, h.pose_embed[self.body_stage_index]),
+            pred_lhand_keypoints=self._keypoints(hidden, reference, lay.lhand_keypoints, hand_kp),
+            pred_rhand_keypoints=self._keypoints(hidden, reference, lay.rhand_keypoints, hand_kp),
+            pred_face_keypoints=self._keypoints(
+                hidden, reference, lay.face_keypoints, h.pose_face_embed[self.part_stage_index]),
+        )
+        return out
 
     def smplx_parameters(self, hidden: Tensor) -> SmplxPrediction:
         h, lay, c, i = self.heads, self.layout, self.config, self.body_stage_index
@@ -150,6 +201,24 @@ class FinalLayerReadout:
             betas=h.smpl_beta_embed[i](body),
             camera=h.smpl_cam_embed[i](body),
         )
+
+
+class FinalLayerReadout(WholeBodyStageReadout):
+    """The inference read-out: the whole-body heads of the last decoder layer."""
+
+    def __init__(self, config: AiOSConfig, heads: PredictionHeads):
+        super().__init__(config, heads, config.dec_layers - 1)
+
+
+def stage_readout(
+    config: AiOSConfig, heads: PredictionHeads, layer: int
+) -> BodyStageReadout | WholeBodyStageReadout:
+    """The read-out of a decoder layer past the box stage (those use ``box_stage_outputs``)."""
+    if layer < config.num_box_decoder_layers:
+        raise ValueError(f"layer {layer} is a box-stage layer (use box_stage_outputs)")
+    if layer < config.num_hand_face_decoder_layers:
+        return BodyStageReadout(config, heads, layer)
+    return WholeBodyStageReadout(config, heads, layer)
 
 
 def run_body_model(body_model: nn.Module, smplx: SmplxPrediction) -> tuple[Tensor, Tensor]:

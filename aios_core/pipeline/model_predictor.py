@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from aios_core.assets import resolve_checkpoint, resolve_smplx_dir
+from aios_core.device import choose_device  # noqa: F401  (re-exported for the CLI)
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
 from aios_core.model.predict import predict_images
@@ -17,16 +18,6 @@ from aios_core.model.results import ImageResult
 from aios_core.pipeline.meshes import MeshMaker
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def choose_device(name: str) -> torch.device:
-    """'auto' picks CUDA when present; asking for CUDA without it is a usage error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
-    return device
 
 
 class NetworkPredictor:

@@ -7,7 +7,7 @@ Contract used by the data pipeline and the training loop::
     network = AiOS(config)                      # the inference network (unchanged)
     trainer = TrainingForward(network)          # nn.Module; wrap THIS in DDP, not the network
                                                 # (denoising: DenoisingConfig(), official 100)
-    criterion = AiOSCriterion(CriterionConfig())
+    criterion = AiOSCriterion(network.config)  # stages from the network (CriterionConfig())
 
     trainer.train()
     outputs = trainer(images, padding_mask, targets)

@@ -1,9 +1,15 @@
 """Training checkpoints: everything a run needs to continue exactly, written atomically.
 
 ``RUN_DIR/checkpoints/last.pth`` is rewritten every ``checkpoint_every_steps`` steps, at each
-epoch end and on Ctrl-C; ``epoch_XXX.pth`` is kept per finished epoch. The ``model`` entry is
-the network's state dict in the official key layout, so any checkpoint here also loads as
-inference weights (``AiOS.from_checkpoint``).
+epoch end and on Ctrl-C; it holds the full state (weights, optimiser, schedule, EMA, RNG,
+progress, the open log window, the TrainConfig and the AiOSConfig). ``epoch_XXX.pth`` is kept
+per finished epoch (the newest ``keep_snapshots``) with the weights only (live or EMA), the
+AiOSConfig and the progress. The ``model`` entry of both is the network's state dict in the
+official key layout and ``model_config`` records the architecture, so any checkpoint here also
+loads as inference weights (``AiOS.from_checkpoint`` builds the recorded architecture).
+
+A save that has started is finished before an interrupt (Ctrl-C, SIGTERM) is delivered, and a
+failed save leaves the previous file intact.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aios_core.errors import interrupts_held
 from aios_core.io.atomic import atomic_write_bytes
 
 LAST = "last.pth"
+SNAPSHOT_PATTERN = "epoch_*.pth"
 
 
 class ResumeError(ValueError):
@@ -48,8 +56,25 @@ def restore_rng_state(state: dict) -> None:
 
 
 def save_atomically(content: dict, path: Path) -> None:
-    """torch.save ``content`` to ``path``; a crash mid-write leaves the previous file intact."""
-    atomic_write_bytes(path, lambda stream: torch.save(content, stream))
+    """torch.save ``content`` to ``path``; a crash mid-write leaves the previous file intact,
+    an interrupt waits until the file is complete."""
+    with interrupts_held():
+        atomic_write_bytes(path, lambda stream: torch.save(content, stream))
+
+
+def snapshot_name(epoch: int) -> str:
+    return f"epoch_{epoch:03d}.pth"
+
+
+def prune_snapshots(folder: Path, keep: int | None) -> list[Path]:
+    """Delete all but the newest ``keep`` epoch snapshots (None keeps all); -> deleted files."""
+    if keep is None:
+        return []
+    snapshots = sorted(folder.glob(SNAPSHOT_PATTERN))
+    doomed = snapshots[: max(len(snapshots) - keep, 0)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
 
 
 def checkpoint_dir(run_dir: Path) -> Path:

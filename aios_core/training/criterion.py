@@ -1,13 +1,17 @@
 """The AiOS training criterion: matching + every loss term at the official stages and weights.
 
 Which decoder layer is supervised by what (official ``SetCriterion.forward`` and the weight
-dict of ``build_aios_smplx``), with Lb = num_box_decoder_layers, Lp = num_hand_face_decoder_layers:
+dict of ``build_aios_smplx``), with Lb = num_box_decoder_layers, Lp = num_hand_face_decoder_layers
+of the network's ``AiOSConfig`` (the official passes both from the model arguments):
 
 * every layer: classification, body box, denoising (ce / L1 / GIoU);
 * layers >= Lb: + hand / face boxes, body keypoints (L1 + OKS), body SMPL-X terms;
 * layers >= Lp (and the final layer): + hand / face keypoints and the hand / face / jaw /
   expression SMPL-X terms;
-* encoder proposals ("interm"): classification and body box, weights x interm_loss_coef.
+* encoder proposals ("interm"): classification and body box, weights x interm_loss_coef;
+* the hand / face 3-D and hand 2-D joint terms of layer Lp have their weights x ``damping``
+  (official engine.py divides keys containing 'hand_kp3d_4', 'face_kp3d_4', 'hand_kp2d_4' by
+  10, 4 being Lp of the released layout).
 
 Keys: final layer plain (``loss_ce``), decoder layer i < last with ``_{i}``, encoder ``_interm``.
 """
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from aios_core.model.config import AiOSConfig
 from aios_core.training.losses_detection import (
     Matched,
     box_losses,
@@ -70,21 +75,30 @@ class CriterionConfig:
     weights: dict[str, float] = field(default_factory=official_loss_weights)
     interm_loss_coef: float = 1.0
     focal_alpha: float = 0.25
-    num_box_decoder_layers: int = 2
-    num_hand_face_decoder_layers: int = 4
     matcher: MatcherConfig = field(default_factory=MatcherConfig)
-    # engine.py divides the weights of keys containing these strings by 10 while training
-    # (the hand / face 3-D and hand 2-D joint terms of decoder layer 4).
-    damped_key_parts: tuple[str, ...] = ("hand_kp3d_4", "face_kp3d_4", "hand_kp2d_4")
+    # Terms of the first whole-body layer whose weights engine.py scales while training.
+    damped_terms: tuple[str, ...] = (
+        "loss_smpl_lhand_kp3d", "loss_smpl_rhand_kp3d", "loss_smpl_face_kp3d",
+        "loss_smpl_lhand_kp2d", "loss_smpl_rhand_kp2d",
+    )
     damping: float = 0.1
 
 
 class AiOSCriterion(nn.Module):
-    """``criterion(outputs, targets)`` -> {"total": weighted sum, name: raw term, ...}."""
+    """``criterion(outputs, targets)`` -> {"total": weighted sum, name: raw term, ...}.
 
-    def __init__(self, config: CriterionConfig | None = None):
+    ``model`` is the network's ``AiOSConfig``: its stage boundaries decide each layer's terms.
+    """
+
+    def __init__(self, model: AiOSConfig, config: CriterionConfig | None = None):
         super().__init__()
+        self.model_config = model
         self.config = config or CriterionConfig()
+
+    @property
+    def damped_layer(self) -> int:
+        """The decoder layer whose hand / face joint terms are damped (official: 4)."""
+        return self.model_config.num_hand_face_decoder_layers
 
     def weight(self, name: str) -> float:
         """Weight of a suffixed term (``loss_ce_3``, ``loss_body_bbox_interm`` ...)."""
@@ -94,14 +108,14 @@ class AiOSCriterion(nn.Module):
             return c.weights[base] * c.interm_loss_coef
         if not suffix.isdigit():
             base = name
-        damped = any(part in name for part in c.damped_key_parts) and suffix.isdigit()
+        damped = suffix.isdigit() and int(suffix) == self.damped_layer and base in c.damped_terms
         return c.weights[base] * (c.damping if damped else 1.0)
 
     def _layer_losses(self, outputs: dict, matched: Matched, num_boxes: float, layer: int | None):
         """Terms of one decoder layer; ``layer`` None = the final layer (everything)."""
-        c = self.config
-        body_stage = layer is None or layer >= c.num_box_decoder_layers
-        parts = layer is None or layer >= c.num_hand_face_decoder_layers
+        c, m = self.config, self.model_config
+        body_stage = layer is None or layer >= m.num_box_decoder_layers
+        parts = layer is None or layer >= m.num_hand_face_decoder_layers
         losses = classification_loss(outputs, matched, num_boxes, c.focal_alpha)
         losses.update(box_losses(outputs, matched, num_boxes, with_parts=body_stage))
         if body_stage:

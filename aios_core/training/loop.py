@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import math
-import shutil
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,17 +21,28 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from aios_core.errors import interrupts_held
+from aios_core.model.config_record import (
+    MODEL_CONFIG_KEY,
+    config_from_record,
+    config_record,
+    config_values,
+    differences,
+)
 from aios_core.model.network import AiOS
 from aios_core.training.checkpointing import (
     LAST,
     Progress,
+    ResumeError,
     checkpoint_dir,
     load_for_resume,
+    prune_snapshots,
     restore_rng_state,
     rng_state,
     save_atomically,
+    snapshot_name,
 )
-from aios_core.training.criterion import AiOSCriterion, CriterionConfig
+from aios_core.training.criterion import AiOSCriterion
 from aios_core.training.denoising import DenoisingConfig
 from aios_core.training.distributed import (
     ProcessGroupInfo,
@@ -83,7 +93,7 @@ class Trainer:
             self.model = DistributedDataParallel(
                 forward, device_ids=device_ids,
                 find_unused_parameters=c.find_unused_parameters)
-        self.criterion = AiOSCriterion(CriterionConfig())
+        self.criterion = AiOSCriterion(self.network.config)  # its stages, not defaults
         self.optimizer = build_optimizer(self.network, c)
         self.scheduler = build_scheduler(self.optimizer, c)
         self.ema = ExponentialMovingAverage(self.network, c.ema_decay) if c.use_ema else None
@@ -95,6 +105,10 @@ class Trainer:
                                     rank=info.rank, world_size=info.world_size, seed=c.seed)
         self.skipped_steps = 0
         self._log_columns: list[str] | None = None
+        # The open log window: sums of the steps since the last log row, and their count
+        # (saved with the checkpoint, so a resumed run logs the same row as an unbroken one).
+        self._window: dict[str, float] = {}
+        self._window_steps = 0
 
     # ---------------------------------------------------------------- checkpoints
     def state(self) -> dict:
@@ -105,14 +119,32 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "progress": asdict(self.progress), "rng": rng_state(),
             "config": self.job.config.as_dict(), "skipped_steps": self.skipped_steps,
+            "log_window": {"sums": dict(self._window), "steps": self._window_steps},
+            MODEL_CONFIG_KEY: config_record(self.network.config),
         }
 
     def save(self, name: str = LAST) -> None:
         if self.info.is_main:
             save_atomically(self.state(), checkpoint_dir(self.run_dir) / name)
 
+    def save_snapshot(self) -> None:
+        """``epoch_XXX.pth`` of the epoch just finished: weights only, the newest N kept."""
+        if not self.info.is_main:
+            return
+        c = self.job.config
+        use_ema = c.snapshot_weights == "ema" and self.ema is not None
+        weights = self.ema.averaged_state(self.network) if use_ema else self.network.state_dict()
+        folder = checkpoint_dir(self.run_dir)
+        if c.keep_snapshots != 0:
+            save_atomically({"model": weights, "weights": "ema" if use_ema else "live",
+                             "progress": asdict(self.progress), "config": c.as_dict(),
+                             MODEL_CONFIG_KEY: config_record(self.network.config)},
+                            folder / snapshot_name(self.progress.epoch))
+        prune_snapshots(folder, c.keep_snapshots)
+
     def resume(self) -> None:
         content = load_for_resume(self.run_dir)
+        self._check_resumable(content)
         self.network.load_state_dict(content["model"])
         self.optimizer.load_state_dict(content["optimizer"])
         self.scheduler.load_state_dict(content["scheduler"])
@@ -122,8 +154,26 @@ class Trainer:
             self.scaler.load_state_dict(content["scaler"])
         self.progress = Progress(**content["progress"])
         self.skipped_steps = content.get("skipped_steps", 0)
+        window = content.get("log_window") or {"sums": {}, "steps": 0}
+        self._window, self._window_steps = dict(window["sums"]), int(window["steps"])
         restore_rng_state(content["rng"])
         self._truncate_log(self.progress.global_step)
+
+    def _check_resumable(self, content: dict) -> None:
+        """Refuse to continue a run with another architecture or other training settings."""
+        where = checkpoint_dir(self.run_dir) / LAST
+        record = content.get(MODEL_CONFIG_KEY)
+        if record is not None:
+            stored = config_values(config_from_record(record, f"checkpoint {where}"))
+            changed = differences(stored, config_values(self.network.config),
+                                  "in the checkpoint", "now")
+            if changed:
+                raise ResumeError(f"--resume: {where} was trained with another model config: "
+                                  f"{'; '.join(changed)}")
+        changed = self.job.config.resume_conflicts(content["config"])
+        if changed:
+            raise ResumeError(f"--resume: {where} was trained with other settings: "
+                              f"{'; '.join(changed)} (start a new run to change them)")
 
     # ---------------------------------------------------------------- logging
     def _truncate_log(self, global_step: int) -> None:
@@ -150,6 +200,14 @@ class Trainer:
                "lr": self.optimizer.param_groups[-1]["lr"], **losses}
         with path.open("a", newline="") as stream:
             csv.writer(stream).writerow([row.get(k, "") for k in self._log_columns])
+
+    def _log_window_if_due(self) -> None:
+        """Write the window's mean as a row every log_every_steps steps and at epoch ends."""
+        epoch_end = self.progress.step_in_epoch == self.sampler.steps_per_epoch
+        due = self.progress.global_step % self.job.config.log_every_steps == 0 or epoch_end
+        if self._window_steps and due:
+            self._log({name: total / self._window_steps for name, total in self._window.items()})
+            self._window, self._window_steps = {}, 0
 
     # ---------------------------------------------------------------- steps
     def _step(self, images: Tensor, mask: Tensor, targets: list) -> dict[str, float] | None:
@@ -189,12 +247,12 @@ class Trainer:
             on_step: Callable[[Progress, dict[str, float]], None] | None = None) -> Progress:
         c = self.job.config
         running: dict[str, float] = {}  # exponential averages for the progress bar
-        since_last_row: list[dict[str, float]] = []  # a log row is the mean of these
         bar = tqdm(total=self.sampler.steps_per_epoch * c.epochs,
                    initial=self.progress.global_step, disable=not self.info.is_main,
                    desc=f"{c.stage}", unit="step", dynamic_ncols=True)
         try:
             while self.progress.epoch < c.epochs:
+                self._log_window_if_due()  # a window a resume left open at its boundary
                 self.sampler.set_epoch(self.progress.epoch, self.progress.step_in_epoch)
                 loader = DataLoader(self.job.dataset, batch_size=c.batch_size,
                                     sampler=self.sampler, collate_fn=collate,
@@ -206,14 +264,11 @@ class Trainer:
                     if losses is not None:
                         for name, value in losses.items():
                             running[name] = 0.9 * running.get(name, value) + 0.1 * value
-                        since_last_row.append(losses)
+                            self._window[name] = self._window.get(name, 0.0) + value
+                        self._window_steps += 1
                         if on_step:
                             on_step(self.progress, losses)
-                    epoch_end = self.progress.step_in_epoch == self.sampler.steps_per_epoch
-                    if since_last_row and (
-                            self.progress.global_step % c.log_every_steps == 0 or epoch_end):
-                        self._log(_mean_rows(since_last_row))
-                        since_last_row.clear()
+                    self._log_window_if_due()
                     bar.update(1)
                     bar.set_postfix(loss=f"{running.get('total', math.nan):.3f}",
                                     epoch=self.progress.epoch)
@@ -222,13 +277,12 @@ class Trainer:
                     if max_steps is not None and self.progress.global_step >= max_steps:
                         self.save()
                         return self.progress
-                self.scheduler.step()
-                self.progress.epoch += 1
-                self.progress.step_in_epoch = 0
-                self.save()
-                if self.info.is_main:  # a copy of last.pth kept per epoch
-                    folder = checkpoint_dir(self.run_dir)
-                    shutil.copyfile(folder / LAST, folder / f"epoch_{self.progress.epoch:03d}.pth")
+                with interrupts_held():  # schedule, progress and last.pth change together
+                    self.scheduler.step()
+                    self.progress.epoch += 1
+                    self.progress.step_in_epoch = 0
+                    self.save()
+                self.save_snapshot()
         except KeyboardInterrupt:
             self.save()  # progress counts only finished steps: resume redoes nothing twice
             raise
@@ -236,10 +290,6 @@ class Trainer:
             bar.close()
             barrier(self.info)
         return self.progress
-
-
-def _mean_rows(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {name: sum(row[name] for row in rows) / len(rows) for name in rows[0]}
 
 
 def _to_float32(outputs: object) -> object:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from aios_core.data.augment import TRAIN_MAX_LONG_SIDE, TRAIN_SHORT_SIDES
+from aios_core.model.config_record import differences
+
 STAGES = ("pretrain", "finetune")
+SNAPSHOT_WEIGHTS = ("live", "ema")
+# Settings a resumed run may change: they do not alter which steps it takes or their numbers.
+RESUMABLE_CHANGES = frozenset({"epochs", "num_workers", "log_every_steps",
+                               "checkpoint_every_steps", "keep_snapshots", "snapshot_weights",
+                               "find_unused_parameters", "extra"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,12 @@ class TrainConfig:
     checkpoint_every_steps: int = 500  # and at every epoch end
     find_unused_parameters: bool = False  # True for configs that leave heads unused
     dn_number: int = 100  # denoising queries (official)
+    # Training resolution: each image's short side is drawn from short_sides, the long side
+    # capped at max_long_side (official DETR sizes; smaller ones make CPU / small-GPU runs work).
+    short_sides: tuple[int, ...] = TRAIN_SHORT_SIDES
+    max_long_side: int = TRAIN_MAX_LONG_SIDE
+    keep_snapshots: int | None = None  # newest epoch snapshots kept (None: all, 0: none)
+    snapshot_weights: str = "live"  # epoch snapshots hold "live" or "ema" weights
     extra: dict = field(default_factory=dict)  # free-form notes saved with the run
 
     @classmethod
@@ -59,6 +73,16 @@ class TrainConfig:
             (self.clip_max_norm >= 0, "clip_max_norm must be >= 0 (0 disables clipping)"),
             (self.checkpoint_every_steps >= 1 and self.log_every_steps >= 1,
              "checkpoint / log intervals must be >= 1 step"),
+            (len(self.short_sides) > 0 and all(side >= 32 for side in self.short_sides),
+             f"short sides must be >= 32 pixels, got {list(self.short_sides)}"),
+            (self.max_long_side >= max(self.short_sides, default=0),
+             f"max long side {self.max_long_side} is below the largest short side"),
+            (self.keep_snapshots is None or self.keep_snapshots >= 0,
+             f"keep_snapshots must be >= 0, got {self.keep_snapshots}"),
+            (self.snapshot_weights in SNAPSHOT_WEIGHTS,
+             f"snapshot weights must be live or ema, got {self.snapshot_weights!r}"),
+            (self.snapshot_weights == "live" or self.use_ema,
+             "snapshot weights 'ema' need use_ema"),
         )
         for ok, message in checks:
             if not ok:
@@ -71,4 +95,13 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         values = dict(values)
         values["lr_drop_epochs"] = tuple(values.get("lr_drop_epochs", ()))
+        if "short_sides" in values:
+            values["short_sides"] = tuple(values["short_sides"])
         return cls(**values)
+
+    def resume_conflicts(self, stored: dict) -> list[str]:
+        """Settings that differ from a checkpoint's (``stored`` = its ``as_dict``) and may not
+        change on resume, as "name: old in the checkpoint, new now" lines."""
+        old = TrainConfig.from_dict(stored).as_dict()
+        return [line for line in differences(old, self.as_dict(), "in the checkpoint", "now")
+                if line.split(":", 1)[0] not in RESUMABLE_CHANGES]
