@@ -256,3 +256,50 @@ def test_chunked_cpu_sampling_changes_no_bit(monkeypatch):
     monkeypatch.setattr(da, "CPU_CHUNK_BYTES", 7 * 2 * 4 * 8 * 3 * 4 * 4)  # 7 queries a chunk
     chunked = ms_deform_attn_pytorch(*inputs)
     assert torch.equal(whole, chunked)
+
+
+def _official_layout_inputs(batch: int, queries: int, seed: int):
+    """The released layout (4 levels, 4 points, 8 heads of 32) on small maps; some samples
+    fall outside the maps, weights are a softmax as in the module."""
+    generator = torch.Generator().manual_seed(seed)
+    spatial_shapes, starts = level_layout([(20, 27), (10, 14), (5, 7), (3, 4)])
+    num_values = int((spatial_shapes[:, 0] * spatial_shapes[:, 1]).sum())
+    value = torch.randn(batch, num_values, 8, 32, generator=generator)
+    locations = torch.rand(batch, queries, 8, 4, 4, 2, generator=generator) * 1.2 - 0.1
+    weights = torch.randn(batch, queries, 8, 16, generator=generator).softmax(-1)
+    return value, spatial_shapes, starts, locations, weights.view(batch, queries, 8, 4, 4)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_fused_cpu_kernel_equals_the_grid_sample_path_bit_for_bit(batch):
+    from aios_core.model.deformable_sampling_cpu import ms_deform_attn_cpu, summation_lanes
+
+    value, shapes, starts, locations, weights = _official_layout_inputs(batch, 700, seed=batch)
+    lanes = summation_lanes(4, 4, 8, 32)
+    assert lanes is not None  # the released layout must get the fast path
+    expected = ms_deform_attn_pytorch(value, shapes, starts, locations, weights)
+    got = ms_deform_attn_cpu(value, shapes, locations, weights, lanes)
+    assert torch.equal(got, expected)
+    with torch.no_grad():
+        assert torch.equal(multi_scale_deformable_attention(value, shapes, starts, locations,
+                                                            weights), expected)
+
+
+def test_fused_cpu_kernel_is_not_used_when_autograd_needs_the_graph():
+    value, shapes, starts, locations, weights = _official_layout_inputs(1, 50, seed=3)
+    value.requires_grad_(True)
+    out = multi_scale_deformable_attention(value, shapes, starts, locations, weights)
+    out.sum().backward()
+    assert value.grad is not None and value.grad.abs().sum() > 0
+
+
+def test_fused_cpu_kernel_samples_bfloat16_values_in_float32():
+    from aios_core.model.deformable_sampling_cpu import ms_deform_attn_cpu
+
+    value, shapes, starts, locations, weights = _official_layout_inputs(1, 200, seed=4)
+    value = value.bfloat16()
+    got = ms_deform_attn_cpu(value, shapes, locations, weights.bfloat16(), lanes=8)
+    assert got.dtype == torch.bfloat16
+    expected = ms_deform_attn_pytorch(value.float(), shapes, starts, locations,
+                                      weights.bfloat16().float())
+    torch.testing.assert_close(got.float(), expected, atol=1e-2, rtol=1e-2)

@@ -36,7 +36,9 @@ class AiOSConfig:
     # the box stage and expands each into part tokens.
     num_queries: int = 900
     num_group: int = 100
-    num_select: int = 50  # persons kept by the post-processor (not used inside the network)
+    # Persons kept by inference (the post-processor's top-k over queries x classes); only
+    # these get a posed SMPL-X mesh at inference.
+    num_select: int = 50
     num_classes: int = 2
     cls_prior_prob: float = 0.01
     # Width and height (normalised, before the 2**level factor) of the encoder's anchor boxes.
@@ -51,18 +53,15 @@ class AiOSConfig:
     num_box_decoder_layers: int = 2
     num_hand_face_decoder_layers: int = 4
 
-    # Denoising training (label book of the label embedding); queries are off at eval.
+    # Label book of the denoising label embedding (its size fixes a checkpoint tensor; how many
+    # denoising queries training adds is a training setting).
     dn_labelbook_size: int = 100
-    dn_number: int = 100
 
-    # SMPL-X body model and camera.
+    # SMPL-X body model (the camera's fixed focal length is aios_core.body.camera's).
     num_betas: int = 10
     num_expression_coeffs: int = 10
     body_model_joint_num: int = 22  # SMPL-X root + 21 body joints regressed in 6-D
     hand_joint_num: int = 15
-    focal_length_px: tuple[float, float] = (5000.0, 5000.0)
-    camera_3d_size: float = 2.5
-    input_body_shape: tuple[int, int] = (256, 192)  # (height, width) of the virtual body crop
 
     # Test-time resize of every image (official: short side 800 px, long side at most 1333 px).
     # Smaller sizes trade accuracy for speed; tests use tiny ones.

@@ -21,7 +21,7 @@ MODEL_CONFIG_KEY = "model_config"
 CONFIG_SCHEMA_VERSION = 1
 # Fields older versions recorded that the network never read; ignored when found in a record.
 RETIRED_FIELDS = frozenset(
-    {"num_select", "dn_number", "focal_length_px", "camera_3d_size", "input_body_shape"}
+    {"dn_number", "focal_length_px", "camera_3d_size", "input_body_shape"}
 )
 
 

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from aios_core.model.deformable_sampling_cpu import ms_deform_attn_cpu, summation_lanes
+
 # (value, spatial_shapes, level_start_index, sampling_locations, attention_weights) -> output
 DeformableAttentionKernel = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
 
@@ -97,6 +99,16 @@ def ms_deform_attn_pytorch(
     return output.transpose(1, 2).contiguous()
 
 
+def _cpu_kernel_lanes(value: Tensor, locations: Tensor, weights: Tensor) -> int | None:
+    """The fused CPU kernel's summation lanes when it can run (CPU, no autograd), else None."""
+    if value.device.type != "cpu" or value.dtype not in (torch.float32, torch.bfloat16):
+        return None
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (value, locations, weights)):
+        return None
+    _, _, heads, head_dim = value.shape
+    return summation_lanes(locations.shape[3], locations.shape[4], heads, head_dim)
+
+
 def multi_scale_deformable_attention(
     value: Tensor,
     spatial_shapes: Tensor,
@@ -109,6 +121,11 @@ def multi_scale_deformable_attention(
     if kernel is not None:
         return kernel(
             value, spatial_shapes, level_start_index, sampling_locations, attention_weights
+        )
+    lanes = _cpu_kernel_lanes(value, sampling_locations, attention_weights)
+    if lanes is not None:
+        return ms_deform_attn_cpu(
+            value, spatial_shapes, sampling_locations, attention_weights, lanes
         )
     return ms_deform_attn_pytorch(
         value, spatial_shapes, level_start_index, sampling_locations, attention_weights

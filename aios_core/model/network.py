@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,9 +14,10 @@ from torch import Tensor, nn
 from aios_core.body.rotations import matrix_to_axis_angle_aios as matrix_to_axis_angle
 from aios_core.model.backbone import build_backbone, resize_padding_mask
 from aios_core.model.config import AiOSConfig
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
+from aios_core.model.embedded_body_model import NUM_OUTPUT_JOINTS, EmbeddedSMPLX
 from aios_core.model.heads import build_prediction_heads
-from aios_core.model.readout import FinalLayerReadout, run_body_model
+from aios_core.model.postprocess import returned_people
+from aios_core.model.readout import FinalLayerReadout, SmplxPrediction, run_body_model
 from aios_core.model.transformer import DeformableTransformer
 
 if TYPE_CHECKING:
@@ -116,7 +118,9 @@ class AiOS(nn.Module):
             positions.append(self.backbone[1](mask).to(feature.dtype))
         return projected, masks, positions
 
-    def forward(self, images: Tensor, padding_mask: Tensor) -> dict[str, Tensor]:
+    def forward(
+        self, images: Tensor, padding_mask: Tensor, posed_score_threshold: float | None = None
+    ) -> dict[str, Tensor]:
         """images (B, 3, H, W) normalised RGB; padding_mask (B, H, W) bool, True on padding.
 
         Returns, for the G = num_group persons of the final decoder layer (unsorted):
@@ -127,6 +131,10 @@ class AiOS(nn.Module):
         (B, G, 1, 3, 3) rotation matrices; pred_smpl_expr, pred_smpl_beta (B, G, 10);
         pred_smpl_cam (B, G, 3); pred_smpl_kp3d (B, G, 144, 3); pred_smpl_verts
         (B, G, 10475, 3); pred_smpl_fullpose (B, G, 159) axis-angle of the 53 joints.
+
+        posed_score_threshold: inference only. When given, the SMPL-X mesh is posed only for
+        the people inference returns (the post-processor's top ``config.num_select`` scores at
+        or above the threshold); the other people's pred_smpl_kp3d and pred_smpl_verts are 0.
         """
         features, masks, positions = self.project_features(images, padding_mask)
         decoded = self.transformer(features, masks, positions).decoder
@@ -135,7 +143,13 @@ class AiOS(nn.Module):
 
         outputs = self.readout.detections(hidden, reference)
         smplx = self.readout.smplx_parameters(hidden)
-        joints, vertices = run_body_model(self.body_model, smplx)
+        if posed_score_threshold is None:
+            joints, vertices = run_body_model(self.body_model, smplx)
+        else:
+            posed = returned_people(
+                outputs["pred_logits"], self.config.num_select, posed_score_threshold
+            )
+            joints, vertices = self._pose_some(smplx, posed)
         batch, groups = smplx.betas.shape[:2]
         full_pose = torch.cat(
             (smplx.body_pose, smplx.lhand_pose, smplx.rhand_pose, smplx.jaw_pose), dim=2
@@ -153,6 +167,23 @@ class AiOS(nn.Module):
             pred_smpl_fullpose=matrix_to_axis_angle(full_pose).reshape(batch, groups, -1),
         )
         return {key: outputs[key] for key in OUTPUT_KEYS}
+
+    def _pose_some(self, smplx: SmplxPrediction, posed: Tensor) -> tuple[Tensor, Tensor]:
+        """Joints (B, G, 144, 3) and vertices (B, G, V, 3) of the people where ``posed`` (B, G)
+        is True, zeros elsewhere: posing every query costs ~1 s per image on a CPU."""
+        batch, groups = posed.shape
+        num_vertices = self.body_model.v_template.shape[0]
+        device = smplx.betas.device
+        joints = torch.zeros(batch, groups, NUM_OUTPUT_JOINTS, 3, device=device)
+        vertices = torch.zeros(batch, groups, num_vertices, 3, device=device)
+        if posed.any():
+            chosen = SmplxPrediction(
+                **{f.name: getattr(smplx, f.name)[posed][None] for f in fields(smplx)}
+            )  # (1, M, ...)
+            chosen_joints, chosen_vertices = run_body_model(self.body_model, chosen)
+            joints[posed] = chosen_joints[0]
+            vertices[posed] = chosen_vertices[0]
+        return joints, vertices
 
     @classmethod
     def from_checkpoint(

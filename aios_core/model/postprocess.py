@@ -71,6 +71,23 @@ def select_top_queries(logits: Tensor, num_select: int) -> tuple[Tensor, Tensor]
     return scores, torch.div(flat_index, classes, rounding_mode="floor")
 
 
+def score_threshold(threshold: float | None) -> float:
+    """The threshold to use: DEFAULT_SCORE_THRESHOLD for None; ValueError outside [0, 1]."""
+    threshold = DEFAULT_SCORE_THRESHOLD if threshold is None else float(threshold)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    return threshold
+
+
+def returned_people(logits: Tensor, num_select: int, threshold: float) -> Tensor:
+    """(B, G, K) class logits -> (B, G) bool: the queries ``postprocess`` returns people for."""
+    scores, query = select_top_queries(logits.float(), num_select)
+    returned = torch.zeros(logits.shape[:2], dtype=torch.bool, device=logits.device)
+    rows = torch.arange(logits.shape[0], device=logits.device)[:, None].expand_as(query)
+    returned[rows[scores >= threshold], query[scores >= threshold]] = True
+    return returned
+
+
 def _points_xy(keypoints: Tensor) -> Tensor:
     """(M, 3 * P) [x/y pairs..., visibilities...] -> (M, P, 2) normalised xy."""
     count = keypoints.shape[-1] // 3
@@ -93,9 +110,7 @@ def postprocess(
 
     threshold: minimum score kept (default DEFAULT_SCORE_THRESHOLD, the official demo's).
     """
-    threshold = DEFAULT_SCORE_THRESHOLD if threshold is None else float(threshold)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    threshold = score_threshold(threshold)
     out = {k: v.float() for k, v in outputs.items() if isinstance(v, Tensor)}
     scores, query = select_top_queries(out["pred_logits"], num_select)  # (B, S)
     keep = scores >= threshold  # a prefix of each row: scores are sorted

@@ -8,7 +8,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from aios_core.model.postprocess import DEFAULT_SCORE_THRESHOLD, postprocess
+from aios_core.model.network import AiOS
+from aios_core.model.postprocess import (
+    DEFAULT_SCORE_THRESHOLD,
+    NUM_SELECT,
+    postprocess,
+    score_threshold,
+)
 from aios_core.model.preprocess import (
     TEST_MAX_SIDE_PX,
     TEST_SHORT_SIDE_PX,
@@ -54,11 +60,14 @@ def predict_images(
     computes (GroupNorm statistics over the padded canvas, border features, padded tokens in
     the two-stage top-k), so an image is never padded to another's size and its result does
     not depend on which other images share the call. All frames of a video form one batch.
+    An AiOS network poses SMPL-X only for the people it returns.
     """
     if isinstance(images, (np.ndarray, Tensor)) or not isinstance(images, Sequence):
         raise ValueError("images must be a sequence (list or tuple) of images")
     device, dtype = _model_device_dtype(model)
     sizes = _inference_sizes(model)
+    threshold = score_threshold(threshold)
+    num_select = model.config.num_select if isinstance(model, AiOS) else NUM_SELECT
     sources = [as_chw_tensor(image, i) for i, image in enumerate(images)]
     groups: dict[tuple[int, int], list[int]] = {}
     for i, source in enumerate(sources):
@@ -68,7 +77,12 @@ def predict_images(
     with torch.inference_mode():
         for indices in groups.values():
             batch = prepare_batch([sources[i] for i in indices], device, *sizes)
-            outputs = model(batch.images.to(dtype), batch.padding_mask)
-            for i, result in zip(indices, postprocess(outputs, batch, threshold), strict=True):
+            images_in = batch.images.to(dtype)
+            if isinstance(model, AiOS):
+                outputs = model(images_in, batch.padding_mask, posed_score_threshold=threshold)
+            else:
+                outputs = model(images_in, batch.padding_mask)
+            people = postprocess(outputs, batch, threshold, num_select)
+            for i, result in zip(indices, people, strict=True):
                 results[i] = result
     return results  # type: ignore[return-value]

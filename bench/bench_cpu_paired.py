@@ -1,0 +1,201 @@
+"""This checkout against a baseline git ref on the CPU, runs alternating, per stage, with floors.
+
+On a shared or loaded machine absolute times drift by tens of percent within minutes, so the
+two trees are never timed far apart: each round runs the baseline and this checkout back to
+back (which goes first alternates), each in a fresh process holding one network (one
+full-size network needs ~2-3 GB, so two never run at once). Every process builds the released
+architecture with seeded random weights, runs ``predict_images`` on one seeded 800x1333 image
+once to warm up, then once timed with stage probes:
+
+  backbone (ResNet-50 + input projections), encoder, decoder, body model (SMPL-X posing),
+  heads (the rest of the forward: two-stage selection and the final read-out), and pre/post
+  (preprocessing and post-processing around the forward).
+
+The baseline is checked out with ``git worktree add`` into a temporary folder and removed at
+the end. Then the floors, measured the way ``bench/bench_model.py`` measures them: the FLOPs
+of one image (torch's FLOP counter plus the deformable sampling) divided by the best rate of
+a 4096x4096 matrix product in that precision. Prints the table (medians over the rounds and
+baseline / this ratios) and writes JSON under bench/results/.
+
+    python3 bench/bench_cpu_paired.py --baseline-ref main --rounds 5 --precisions fp32,bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ("backbone", "encoder", "decoder", "heads", "body_model", "pre_post", "total")
+
+
+def _worker(args: argparse.Namespace) -> None:
+    """One warm-up and one timed ``predict_images`` in whatever aios_core PYTHONPATH finds."""
+    import numpy as np
+    import torch
+
+    from aios_core import AiOS
+    from aios_core.model.predict import predict_images
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = AiOS().eval()
+    image = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), np.uint8)
+    dtype = {"fp32": None, "bf16": torch.bfloat16}[args.precision]
+    precision = (torch.autocast("cpu", dtype=dtype) if dtype is not None
+                 else contextlib.nullcontext())
+    probed = {"backbone": [model.backbone, *model.input_proj],
+              "encoder": [model.transformer.encoder], "decoder": [model.transformer.decoder],
+              "body_model": [model.body_model], "forward": [model]}
+    seconds: dict[str, float] = {}
+    for stage, modules in probed.items():
+        for module in modules:
+            started: list[float] = []
+            module.register_forward_pre_hook(
+                lambda _m, _a, started=started: started.append(time.perf_counter()))
+            module.register_forward_hook(
+                lambda _m, _a, _o, started=started, stage=stage: seconds.__setitem__(
+                    stage, seconds.get(stage, 0.0) + time.perf_counter() - started.pop()))
+    with precision:
+        predict_images(model, [image], args.threshold)
+        seconds.clear()
+        start = time.perf_counter()
+        results = predict_images(model, [image], args.threshold)
+        total = time.perf_counter() - start
+    inner = sum(seconds.get(s, 0.0) for s in ("backbone", "encoder", "decoder", "body_model"))
+    seconds["heads"] = seconds["forward"] - inner
+    seconds["pre_post"] = total - seconds.pop("forward")
+    seconds["total"] = total
+    seconds["people"] = len(results[0])
+    print(json.dumps(seconds))
+
+
+def _run_worker(tree: Path, args: argparse.Namespace, precision: str) -> dict[str, float]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker",
+               "--precision", precision, "--height", str(args.height),
+               "--width", str(args.width), "--threshold", str(args.threshold)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark worker in {tree} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _floors(args: argparse.Namespace, precisions: list[str]) -> dict:
+    """FLOPs per image and the matrix-rate floor of each precision, as bench_model.py does."""
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_model import matrix_rate_tflops, network_flops
+
+    from aios_core import AiOS
+
+    torch.manual_seed(0)
+    model = AiOS().eval()
+    image = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), np.uint8)
+    flops = network_flops(model, image, torch.device("cpu"))
+    del model
+    rates = {p: matrix_rate_tflops(torch.device("cpu"), p) for p in precisions}
+    return {"flops_per_image": flops, "matrix_tflops": rates,
+            "floor_s": {p: flops["total_gflop"] / 1e3 / rates[p] for p in precisions}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-ref", default="main", help="git ref to compare against")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--height", type=int, default=800)
+    parser.add_argument("--width", type=int, default=1333)
+    parser.add_argument("--threshold", type=float, default=0.0,
+                        help="score threshold; 0 returns (and poses) the top num_select people")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args)
+        return
+
+    precisions = args.precisions.split(",")
+    scratch = Path(tempfile.mkdtemp(prefix="aios-baseline-"))
+    baseline = scratch / "tree"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(baseline),
+                    args.baseline_ref], check=True, capture_output=True)
+    runs: dict[str, dict[str, list[dict]]] = {p: {"baseline": [], "this": []} for p in precisions}
+    try:
+        for round_index in range(args.rounds):
+            for precision in precisions:
+                order = [("baseline", baseline), ("this", REPO)]
+                for name, tree in order if round_index % 2 == 0 else order[::-1]:
+                    runs[precision][name].append(_run_worker(tree, args, precision))
+                    print(f"round {round_index + 1} {precision} {name}: "
+                          f"{runs[precision][name][-1]['total']:.2f} s", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(baseline)],
+                       check=False, capture_output=True)
+    floors = _floors(args, precisions)
+
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    base_commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short",
+                                  args.baseline_ref], capture_output=True, text=True,
+                                 check=False).stdout.strip()
+    import torch
+
+    print(f"\n{args.height}x{args.width}, batch 1, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"baseline {args.baseline_ref} ({base_commit}) vs this ({commit}); median of "
+          f"{args.rounds} alternating rounds, seconds")
+    summary: dict = {}
+    for precision in precisions:
+        floor_s = floors["floor_s"][precision]
+        gflop = floors["flops_per_image"]["total_gflop"]
+        print(f"\n{precision}: floor {floor_s:.3f} s ({gflop:.0f} GFLOP at "
+              f"{floors['matrix_tflops'][precision]:.2f} TFLOP/s)")
+        print(f"{'stage':>11} {'baseline':>9} {'this':>9} {'speed-up':>9}")
+        summary[precision] = {}
+        for stage in STAGES:
+            before = statistics.median(r[stage] for r in runs[precision]["baseline"])
+            after = statistics.median(r[stage] for r in runs[precision]["this"])
+            summary[precision][stage] = {"baseline_s": before, "this_s": after}
+            print(f"{stage:>11} {before:>9.3f} {after:>9.3f} {before / after:>8.2f}x")
+        total = summary[precision]["total"]
+        # Paired ratio: each round's baseline over the same round's run of this checkout.
+        paired = statistics.median(
+            b["total"] / t["total"]
+            for b, t in zip(runs[precision]["baseline"], runs[precision]["this"], strict=True))
+        total["paired_speedup"] = paired
+        total["baseline_times_floor"] = total["baseline_s"] / floor_s
+        total["this_times_floor"] = total["this_s"] / floor_s
+        print(f"{'':>11} paired speed-up {paired:.2f}x; times the floor: baseline "
+              f"{total['baseline_times_floor']:.1f}x, this {total['this_times_floor']:.1f}x; "
+              f"people returned {runs[precision]['this'][-1]['people']}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = {"benchmark": "bench/bench_cpu_paired.py", "image_hw": [args.height, args.width],
+              "baseline_ref": args.baseline_ref, "baseline_commit": base_commit,
+              "commit": commit, "threshold": args.threshold, "cpu": platform.processor(),
+              "cpus": os.cpu_count(), "torch": torch.__version__, "floors": floors,
+              "summary": summary, "runs": runs}
+    path = args.out / f"cpu_paired_{args.height}x{args.width}.json"
+    path.write_text(json.dumps(record, indent=2))
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    main()
