@@ -5,10 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from aios_core.doctor import run_all
 
 
 @click.command()
@@ -16,6 +12,11 @@ from aios_core.doctor import run_all
 @click.option("--smplx-dir", type=click.Path(), help="Folder holding SMPLX_NEUTRAL.npz.")
 def doctor(checkpoint: str | None, smplx_dir: str | None) -> None:
     """Check the installation: torch, device, checkpoint, SMPL-X, renderer, video."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aios_core.doctor import run_all
+
     checks = run_all(checkpoint, smplx_dir)
     table = Table(title="aios doctor")
     table.add_column("check")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
 from aios_cli.errors import reported_errors
+
+# The containers aios_core.video.writer.CONTAINER_BY_SUFFIX writes (a test keeps them equal);
+# spelled out here so that `aios --help` need not import PyAV.
+RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 
 
 @click.command()
@@ -18,7 +18,8 @@ from aios_cli.errors import reported_errors
 @click.option("--out", "results_path", type=click.Path(path_type=Path),
               help="Results file (default: <input>.aios.npz next to the input).")
 @click.option("--render", "render_path", type=click.Path(path_type=Path),
-              help="Write an overlay video (.mp4/.mkv/.mov) of the meshes.")
+              help="Write an overlay video of the meshes: "
+                   f"{', '.join(RENDER_SUFFIXES)}.")
 @click.option("--side-view", is_flag=True, help="Add a side view next to the overlay.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="AiOS checkpoint file.")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
@@ -44,6 +45,9 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
         smooth_strength, resume, quiet) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
+    from rich.console import Console
+
+    from aios_cli.progress import progress_bar
     from aios_core.assets import AssetNotFoundError
     from aios_core.io.results_file import ResultsFileError
     from aios_core.model.checkpoint import CheckpointFormatError, CheckpointMismatchError
@@ -52,6 +56,8 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         RunOptions,
         RunOutputError,
         check_run_inputs,
+        expected_frame_count,
+        interrupted_run_advice,
         run_pipeline,
     )
     from aios_core.rendering.gl_backend import RendererUnavailableError
@@ -68,21 +74,22 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,
                     RendererUnavailableError, ValueError)
-    with reported_errors("run", usage_errors,
-                         "finished frames are saved, rerun with --resume"):
+    with reported_errors("run", usage_errors, lambda: interrupted_run_advice(options)):
         check_run_inputs(options)
         if render_path is not None:
             import_pyrender()  # no working GL: say so now, not after a long inference
         torch_device = choose_device(device)
         model, meshes = load_network(checkpoint, torch_device, smplx_dir)
         predictor = NetworkPredictor(model, threshold, precision)
-        with _progress(console) as progress:
-            infer = progress.add_task("inference", total=max_frames)
-            draw = progress.add_task("render", total=None, visible=render_path is not None)
+        frames = expected_frame_count(options)
+        with progress_bar(console, "frames") as progress:
+            infer = progress.add_task("inference", total=frames)
+            draw = progress.add_task("render", total=frames, visible=render_path is not None,
+                                     start=False)
             summary = run_pipeline(
                 options, predictor, meshes,
                 on_frames=lambda n: progress.advance(infer, n),
-                on_render_frame=lambda: progress.advance(draw, 1),
+                on_render_frame=lambda: _advance_started(progress, draw),
             )
     _print_summary(console, summary)
     if summary.decode_error:
@@ -90,19 +97,18 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
                    f"results cover the {summary.frames} frames that decoded", err=True)
 
 
-class FramesPerSecondColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        return Text(f"{task.speed:.2f} fps" if task.speed else "-- fps")
-
-
-def _progress(console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} frames"),
-        FramesPerSecondColumn(), TimeRemainingColumn(), console=console,
-    )
+def _advance_started(progress, task) -> None:
+    """Advance ``task`` by one, starting its clock at its first frame (rendering waits for
+    inference and tracking)."""
+    if not any(t.id == task and t.started for t in progress.tasks):
+        progress.start_task(task)
+        progress.advance(task, 0)  # the first sample: the rate counts from here
+    progress.advance(task, 1)
 
 
 def _print_summary(console, summary) -> None:
+    from rich.table import Table
+
     table = Table(title="aios run")
     table.add_column("item")
     table.add_column("value")

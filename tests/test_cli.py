@@ -1,5 +1,7 @@
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -21,3 +23,36 @@ def test_console_entry_runs_as_module():
     )
     assert proc.returncode == 0
     assert "doctor" in proc.stdout
+
+
+HEAVY_MODULES = ("scipy", "torch", "cv2", "av", "pyrender", "ray", "viser")
+
+
+def test_help_imports_no_heavy_module():
+    """`aios --help` (and every subcommand's help) must not pay for torch, scipy, PyAV, ..."""
+    script = (
+        "import sys\n"
+        "from aios_cli.main import cli\n"
+        "for args in (['--help'], *[[name, '--help'] for name in cli.commands]):\n"
+        "    try:\n"
+        "        cli(args, standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY_MODULES!r})))\n"
+    )
+    repo_root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=repo_root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_lists_spelled_out_for_a_fast_help_match_their_sources():
+    from aios_cli.eval import BENCHMARK_NAMES
+    from aios_cli.run import RENDER_SUFFIXES
+    from aios_core.evaluation.benchmarks import BENCHMARKS
+    from aios_core.video.writer import CONTAINER_BY_SUFFIX
+
+    assert BENCHMARK_NAMES == tuple(BENCHMARKS)
+    assert set(RENDER_SUFFIXES) == set(CONTAINER_BY_SUFFIX)
