@@ -9,7 +9,8 @@ import click
 
 @click.command()
 @click.option("--checkpoint", type=click.Path(), help="AiOS checkpoint file to check.")
-@click.option("--smplx-dir", type=click.Path(), help="Folder holding SMPLX_NEUTRAL.npz.")
+@click.option("--smplx-dir", type=click.Path(),
+              help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME/body_models/smplx).")
 def doctor(checkpoint: str | None, smplx_dir: str | None) -> None:
     """Check the installation: torch, device, checkpoint, SMPL-X, renderer, video."""
     from rich.console import Console

@@ -21,7 +21,8 @@ BENCHMARK_NAMES = ("agora", "agora-test", "bedlam", "ehf", "ubody", "arctic", "e
               help="HumanData .npz to use instead of the official file name.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="AiOS checkpoint file.")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
-              help="SMPL-X folder (neutral/male/female models, MANO/FLAME vertex ids).")
+              help="SMPL-X folder: neutral/male/female models, MANO/FLAME vertex ids "
+                   "(default: $AIOS_HOME/body_models/smplx).")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0),
               help="Detection score threshold (default per benchmark, as the official scripts).")
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))

@@ -20,7 +20,7 @@ from aios_cli.errors import reported_errors
 @click.option("--init", "init_path", type=click.Path(path_type=Path),
               help="Start from these weights (released AiOS or ED-Pose COCO; matching parts).")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
-              help="SMPL-X model folder (default: $AIOS_HOME/smplx).")
+              help="SMPL-X model folder (default: $AIOS_HOME/body_models/smplx).")
 @click.option("--datasets", help="Comma-separated subset of the stage's data sets.")
 @click.option("--extra-data", nargs=3, multiple=True,
               type=(click.Path(path_type=Path), click.Path(path_type=Path), float),

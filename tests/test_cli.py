@@ -56,3 +56,20 @@ def test_the_lists_spelled_out_for_a_fast_help_match_their_sources():
 
     assert BENCHMARK_NAMES == tuple(BENCHMARKS)
     assert set(RENDER_SUFFIXES) == set(CONTAINER_BY_SUFFIX)
+
+
+def test_the_smplx_folder_is_documented_as_assets_looks_for_it(monkeypatch, tmp_path):
+    """One place for SMPL-X: every help text and the README name the folder assets.py uses."""
+    import re
+
+    from aios_core.assets import default_smplx_dir
+
+    monkeypatch.setenv("AIOS_HOME", str(tmp_path))
+    expected = "$AIOS_HOME/" + default_smplx_dir().relative_to(tmp_path).as_posix()
+    texts = {"README.md": (Path(__file__).resolve().parents[1] / "README.md").read_text()}
+    for name in SUBCOMMANDS:
+        texts[f"aios {name} --help"] = CliRunner().invoke(cli, [name, "--help"]).output
+    mentions = {(where, m) for where, text in texts.items()
+                for m in re.findall(r"\$AIOS_HOME/[\w/]*smplx\w*", " ".join(text.split()))}
+    assert mentions, "nothing documents the SMPL-X folder"
+    assert {m for _, m in mentions} == {expected}, sorted(mentions)
