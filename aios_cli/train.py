@@ -41,6 +41,7 @@ def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, ext
     """Pre-train or fine-tune AiOS on HumanData files; Ctrl-C saves, --resume continues."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.data.errors import HumanDataError
+    from aios_core.io.output_paths import check_writable_folder
     from aios_core.model.checkpoint import CheckpointFormatError
     from aios_core.training.checkpointing import ResumeError
 
@@ -49,6 +50,7 @@ def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, ext
     with reported_errors("train", usage_errors,
                          on_interrupt=f"saved; continue with: aios train ... --out {run_dir} "
                          "--resume"):
+        check_writable_folder(run_dir, "--out")  # before the data sets and weights load
         _train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, extra_data,
                epochs, batch_size, lr, num_workers, precision, device, seed)
 
