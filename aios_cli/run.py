@@ -28,7 +28,9 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
               show_default=True)
 @click.option("--precision", default="fp32", type=click.Choice(["fp32", "bf16", "fp16"]),
               show_default=True)
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Frames inferred together (default: as many as the free memory holds, "
+                   "about 1 GB each, at most 8).")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0),
               help="Minimum detection score (default 0.3, as the official demo).")
 @click.option("--num-people", type=click.IntRange(min=1), help="Keep at most N people a frame.")
@@ -51,6 +53,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     from aios_core.assets import AssetNotFoundError
     from aios_core.io.results_file import ResultsFileError
     from aios_core.model.checkpoint import CheckpointFormatError, CheckpointMismatchError
+    from aios_core.pipeline.batch_size import default_batch_size
     from aios_core.pipeline.model_predictor import NetworkPredictor, choose_device, load_network
     from aios_core.pipeline.run import (
         RunOptions,
@@ -67,7 +70,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     console = Console(stderr=True, quiet=quiet)
     options = RunOptions(
         input_path=input_path, results_path=results_path, render_path=render_path,
-        batch_size=batch_size, num_people=num_people, start_frame=start, end_frame=end,
+        batch_size=batch_size or 1, num_people=num_people, start_frame=start, end_frame=end,
         max_frames=max_frames, smooth_strength=smooth_strength if smooth else 0.0,
         side_view=side_view, resume=resume,
     )
@@ -79,6 +82,11 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         if render_path is not None:
             import_pyrender()  # no working GL: say so now, not after a long inference
         torch_device = choose_device(device)
+        if batch_size is None:
+            options.batch_size, free_bytes = default_batch_size(torch_device)
+            if free_bytes is not None:
+                console.print(f"batch size {options.batch_size} (for {free_bytes / 2**30:.1f} "
+                              f"GiB free {torch_device.type} memory; --batch-size to change)")
         model, meshes = load_network(checkpoint, torch_device, smplx_dir)
         predictor = NetworkPredictor(model, threshold, precision)
         frames = expected_frame_count(options)
