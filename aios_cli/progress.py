@@ -5,6 +5,7 @@ Imported inside the command functions (rich is not needed for `aios --help`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from rich.console import Console
@@ -56,10 +57,12 @@ class EtaColumn(ProgressColumn):
         return Text(f"eta {timedelta(seconds=round(remaining))}")
 
 
-def progress_bar(console: Console, unit: str) -> Progress:
+def progress_bar(console: Console, unit: str,
+                 clock: Callable[[], float] | None = None) -> Progress:
     """``description [bar] done/total unit  rate  eta``; the first ``advance`` of a task marks
-    where its rate starts (report work already done, or 0, right away)."""
+    where its rate starts (report work already done, or 0, right away). ``clock``: seconds,
+    default rich's monotonic clock."""
     return Progress(
         TextColumn("{task.description}"), BarColumn(), CountColumn(unit), RateColumn(unit),
-        EtaColumn(), console=console, speed_estimate_period=_RATE_WINDOW_S,
+        EtaColumn(), console=console, speed_estimate_period=_RATE_WINDOW_S, get_time=clock,
     )

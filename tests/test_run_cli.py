@@ -32,6 +32,8 @@ def test_not_a_video(tmp_path):
     fake.write_text("this is not a video")
     code, output = run_cli(fake)
     assert code == 2 and output.startswith("aios run:") and "notes.mp4" in output
+    # PyAV's "[Errno 1094995529] Invalid data found when processing input" is translated.
+    assert "Errno" not in output and "is not a video FFmpeg can read" in output
 
 
 def test_zero_frames(tmp_path):

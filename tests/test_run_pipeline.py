@@ -146,3 +146,20 @@ def test_advice_after_an_interruption_before_any_frame(clip, tmp_path):
         run_pipeline(options, CrossingPeople(WIDTH, HEIGHT, FRAMES, fail_after_calls=0))
     assert not partial_path(tmp_path / "r.npz").exists()
     assert interrupted_run_advice(options) == "no frame was finished yet, so nothing was saved"
+
+
+def test_a_slow_run_is_checkpointed_by_time_too(clip, tmp_path):
+    """A SIGKILL after the grace period (docker stop, Slurm) loses at most that much work."""
+    options = RunOptions(clip, results_path=tmp_path / "r.npz", batch_size=2,
+                         checkpoint_every_frames=1000, checkpoint_every_s=0.0)
+    saved_frames = []
+
+    class Watching(CrossingPeople):
+        def __call__(self, images):
+            checkpoint = partial_path(tmp_path / "r.npz")
+            if checkpoint.exists():
+                saved_frames.append(load_results(checkpoint).num_frames)
+            return super().__call__(images)
+
+    run_pipeline(options, Watching(WIDTH, HEIGHT, FRAMES))
+    assert saved_frames == list(range(2, FRAMES, 2))  # after every batch, not at 1000 frames

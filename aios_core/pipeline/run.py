@@ -2,10 +2,11 @@
 smoothing -> results file -> optional overlay video.
 
 Inference is the only expensive, resumable part: its raw detections are checkpointed every
-``checkpoint_every_frames`` frames and on any interruption, and ``resume`` continues after the
-last checkpointed frame. Tracking and smoothing then run over the whole run at once (cheap and
-deterministic, so a resumed run gives exactly the results of an uninterrupted one), and the
-overlay is rendered in a second decode of the input from the final, smoothed parameters.
+``checkpoint_every_frames`` frames or ``checkpoint_every_s`` seconds and on any interruption,
+and ``resume`` continues after the last checkpointed frame. Tracking and smoothing then run
+over the whole run at once (cheap and deterministic, so a resumed run gives exactly the
+results of an uninterrupted one), and the overlay is rendered in a second decode of the input
+from the final, smoothed parameters.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class RunOptions:
     side_view: bool = False
     resume: bool = False
     checkpoint_every_frames: int = 64
+    # ... or this often, whichever comes first: `docker stop` and Slurm follow SIGTERM with
+    # SIGKILL after a grace period, which a slow CPU batch can outlast.
+    checkpoint_every_s: float = 60.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def resolved_results_path(self) -> Path:
@@ -108,6 +112,7 @@ def _infer(
         return None
     reader = _reader(options, skip=log.frames_done)
     last_saved = log.frames_done
+    last_saved_at = time.monotonic()
     try:
         with PrefetchingDecoder(reader, options.batch_size) as batches:
             for batch in batches:
@@ -118,9 +123,10 @@ def _infer(
                     log.add_frame(index, timestamp_s, result, options.num_people)
                 if on_frames:
                     on_frames(len(batch))
-                if log.frames_done - last_saved >= options.checkpoint_every_frames:
+                if (log.frames_done - last_saved >= options.checkpoint_every_frames
+                        or time.monotonic() - last_saved_at >= options.checkpoint_every_s):
                     log.save_partial(checkpoint)
-                    last_saved = log.frames_done
+                    last_saved, last_saved_at = log.frames_done, time.monotonic()
     except BaseException:
         if log.frames_done > last_saved:
             log.save_partial(checkpoint)  # keep the finished frames for --resume
