@@ -61,8 +61,7 @@ def eval_command(benchmark, data_root, annotations, checkpoint, smplx_dir, thres
     )
     usage_errors = (AssetNotFoundError, BenchmarkDataError, PredictionCacheError,
                     CheckpointFormatError, CheckpointMismatchError, ValueError)
-    with reported_errors("eval", usage_errors,
-                         "finished batches are saved, rerun with --resume"):
+    with reported_errors("eval", usage_errors, lambda: _interrupt_advice(options)):
         torch_device = choose_device(device)
         # Data and SMPL-X files are checked first: a typo fails at once, not after loading.
         prepared = prepare_evaluation(options)
@@ -87,6 +86,16 @@ def _checkpoint_identity(checkpoint: Path | None) -> dict:
     path = resolve_checkpoint(checkpoint)
     stat = path.stat()
     return {"checkpoint": str(path.resolve()), "size": stat.st_size, "mtime": int(stat.st_mtime)}
+
+
+def _interrupt_advice(options) -> str:
+    from aios_core.evaluation.prediction_cache import cached_image_count
+
+    images = cached_image_count(options.work_folder)
+    if images == 0:
+        return "no image was finished yet, so nothing was saved"
+    return (f"the predictions of {images} image{'s' if images != 1 else ''} are saved in "
+            f"{options.work_folder}; rerun the same command with --resume to continue")
 
 
 def _start(progress, task, total: int) -> None:
