@@ -82,16 +82,16 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         if render_path is not None:
             import_pyrender()  # no working GL: say so now, not after a long inference
         torch_device = choose_device(device)
+        batch_note = "--batch-size"
         if batch_size is None:
             options.batch_size, free_bytes = default_batch_size(torch_device)
-            if free_bytes is not None:
-                console.print(f"batch size {options.batch_size} (for {free_bytes / 2**30:.1f} "
-                              f"GiB free {torch_device.type} memory; --batch-size to change)")
+            batch_note = ("default" if free_bytes is None else
+                          f"for {free_bytes / 2**30:.1f} GiB free {torch_device.type} memory")
         model, meshes = load_network(checkpoint, torch_device, smplx_dir)
         predictor = NetworkPredictor(model, threshold, precision)
         frames = expected_frame_count(options)
         with progress_bar(console, "frames") as progress:
-            infer = progress.add_task("inference", total=frames)
+            infer = progress.add_task(f"inference (batch {options.batch_size})", total=frames)
             draw = progress.add_task("render", total=frames, visible=render_path is not None,
                                      start=False)
             summary = run_pipeline(
@@ -99,7 +99,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
                 on_frames=lambda n: progress.advance(infer, n),
                 on_render_frame=lambda: _advance_started(progress, draw),
             )
-    _print_summary(console, summary)
+    _print_summary(console, summary, f"{options.batch_size} ({batch_note})")
     if summary.decode_error:
         click.echo(f"aios run: warning: the input stopped decoding early ({summary.decode_error}); "
                    f"results cover the {summary.frames} frames that decoded", err=True)
@@ -114,13 +114,14 @@ def _advance_started(progress, task) -> None:
     progress.advance(task, 1)
 
 
-def _print_summary(console, summary) -> None:
+def _print_summary(console, summary, batch: str) -> None:
     from rich.table import Table
 
     table = Table(title="aios run")
     table.add_column("item")
     table.add_column("value")
     table.add_row("frames", str(summary.frames))
+    table.add_row("batch size", batch)
     table.add_row("people detected", str(summary.detections))
     table.add_row("tracks", str(summary.tracks))
     for stage, seconds in summary.seconds.items():

@@ -52,19 +52,26 @@ def test_free_cpu_memory_is_read_from_the_system():
         assert free <= int(total) * 1024
 
 
-def test_aios_run_without_batch_size_says_what_it_chose(tmp_path, monkeypatch):
+def test_aios_run_without_batch_size_takes_the_batch_the_memory_holds(tmp_path, monkeypatch):
     from aios_cli.main import cli
     from aios_core.errors import AiosError
     from aios_core.pipeline import model_predictor
+    from aios_core.pipeline import run as pipeline_run
     from tests.synthetic_media import write_video
 
-    def stop(*_args):
-        raise AiosError("stopped before loading")
+    given = []
+
+    def stop(options, *_args, **_kwargs):
+        given.append(options.batch_size)
+        raise AiosError("stopped before inference")
 
     monkeypatch.setattr(batch_module, "free_memory_bytes", lambda device: 6 * GIB)
-    monkeypatch.setattr(model_predictor, "load_network", stop)
+    monkeypatch.setattr(model_predictor, "load_network", lambda *args: (None, None))
+    monkeypatch.setattr(model_predictor, "NetworkPredictor", lambda *args: None)
+    monkeypatch.setattr(pipeline_run, "run_pipeline", stop)
     clip = write_video(tmp_path / "clip.mp4", 2)
-    result = CliRunner().invoke(cli, ["run", str(clip), "--device", "cpu"])
-    expected = batch_size_for_memory(6 * GIB)
-    assert f"batch size {expected} (for 6.0 GiB free cpu memory" in result.output
-    assert result.exit_code == 2 and "stopped before loading" in result.output
+    for arguments, expected in (([], batch_size_for_memory(6 * GIB)), (["--batch-size", "5"], 5)):
+        result = CliRunner().invoke(cli, ["run", str(clip), "--device", "cpu", "--quiet",
+                                          "--out", str(tmp_path / "r.npz"), *arguments])
+        assert result.exit_code == 2 and "stopped before inference" in result.output
+        assert given.pop() == expected
