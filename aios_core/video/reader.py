@@ -22,7 +22,8 @@ from typing import Literal, NamedTuple
 import av
 import numpy as np
 
-from aios_core.video.errors import VideoInputError, plain_ffmpeg_reason
+from aios_core.video.errors import VideoInputError
+from aios_core.video.ffmpeg_errors import plain_ffmpeg_reason
 from aios_core.video.images import is_image_path, list_image_folder, load_rgb_image
 
 log = logging.getLogger(__name__)

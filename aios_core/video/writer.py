@@ -21,7 +21,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from aios_core.video.errors import VideoOutputError, plain_ffmpeg_reason
+from aios_core.video.errors import VideoOutputError
+from aios_core.video.ffmpeg_errors import plain_ffmpeg_reason
 
 log = logging.getLogger(__name__)
 
