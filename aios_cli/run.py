@@ -70,6 +70,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     console = Console(stderr=True, quiet=quiet)
     options = RunOptions(
         input_path=input_path, results_path=results_path, render_path=render_path,
+        # Without --batch-size the batch is chosen below, once the device is known.
         batch_size=batch_size or 1, num_people=num_people, start_frame=start, end_frame=end,
         max_frames=max_frames, smooth_strength=smooth_strength if smooth else 0.0,
         side_view=side_view, resume=resume,

@@ -59,7 +59,8 @@ class RunOptions:
     resume: bool = False
     checkpoint_every_frames: int = 64
     # ... or this often, whichever comes first: `docker stop` and Slurm follow SIGTERM with
-    # SIGKILL after a grace period, which a slow CPU batch can outlast.
+    # SIGKILL after a grace period that a slow CPU batch can outlast (the SIGTERM handler only
+    # runs between batches); this bounds what that loses.
     checkpoint_every_s: float = 60.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
