@@ -59,8 +59,8 @@ class RunOptions:
     resume: bool = False
     checkpoint_every_frames: int = 64
     # ... or this often, whichever comes first: `docker stop` and Slurm follow SIGTERM with
-    # SIGKILL after a grace period that a slow CPU batch can outlast (the SIGTERM handler only
-    # runs between batches); this bounds what that loses.
+    # SIGKILL after a grace period, and an out-of-memory kill sends no warning at all; this
+    # bounds what such a kill loses on a slow CPU run.
     checkpoint_every_s: float = 60.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
