@@ -76,7 +76,7 @@ def _run_arguments(clip: Path, checkpoint: Path, results: Path, *extra) -> list:
 def test_sigterm_saves_finished_frames_and_resume_continues(clip, tiny_checkpoint, tmp_path):
     results = tmp_path / "r.npz"
     marker = tmp_path / "marker"
-    proc = _start(_run_arguments(clip, tiny_checkpoint, results), marker, delay_s=0.5)
+    proc = _start(_run_arguments(clip, tiny_checkpoint, results), marker, delay_s=1.5)
     _wait_for(marker, "start", 3, proc)  # two batches finished, the third is being inferred
     code, last_line = _stop(proc, signal.SIGTERM)
 
@@ -131,7 +131,7 @@ def test_eval_sigterm_keeps_finished_batches_for_resume(tiny_checkpoint, smplx_m
                  "--smplx-dir", bench.smplx_dir, "--device", "cpu", "--batch-size", 1,
                  "--out", out, "--quiet"]
     marker = tmp_path / "marker"
-    proc = _start(arguments, marker, delay_s=0.5)
+    proc = _start(arguments, marker, delay_s=1.5)
     _wait_for(marker, "start", 2, proc)  # the first image is finished and stored
     code, last_line = _stop(proc, signal.SIGTERM)
     assert code == 143
