@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything aios and its tests need on a fresh Debian/Ubuntu machine.
-#   AIOS_TORCH   torch requirement to install (default: the CPU build torch==2.13.0;
-#                GPU users: AIOS_TORCH="torch" ./install.sh, or install torch first).
+#   AIOS_TORCH        torch requirement to install when torch is missing (default torch==2.13.0).
+#                     From PyPI that is, on Linux x86_64, the CUDA 13 build with its nvidia-*
+#                     wheels (a few GB), GPU or not; on macOS and Windows a build without CUDA.
+#   AIOS_TORCH_INDEX  package index to take torch from, e.g. the CPU-only build:
+#                     AIOS_TORCH_INDEX=https://download.pytorch.org/whl/cpu ./install.sh
+#                     (or .../whl/cuXYZ for another CUDA version; see pytorch.org).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,7 +19,11 @@ fi
 
 PY="${PYTHON:-python3}"
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
-    "$PY" -m pip install "${AIOS_TORCH:-torch==2.13.0}"
+    if [ -n "${AIOS_TORCH_INDEX:-}" ]; then
+        "$PY" -m pip install --index-url "$AIOS_TORCH_INDEX" "${AIOS_TORCH:-torch==2.13.0}"
+    else
+        "$PY" -m pip install "${AIOS_TORCH:-torch==2.13.0}"
+    fi
 fi
 "$PY" -m pip install -e ".[dev]"
 echo "aios installed. Check your set-up with: aios doctor"

@@ -5,17 +5,19 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from aios_core.doctor import run_all
 
 
 @click.command()
 @click.option("--checkpoint", type=click.Path(), help="AiOS checkpoint file to check.")
-@click.option("--smplx-dir", type=click.Path(), help="Folder holding SMPLX_NEUTRAL.npz.")
+@click.option("--smplx-dir", type=click.Path(),
+              help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME/body_models/smplx).")
 def doctor(checkpoint: str | None, smplx_dir: str | None) -> None:
     """Check the installation: torch, device, checkpoint, SMPL-X, renderer, video."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aios_core.doctor import run_all
+
     checks = run_all(checkpoint, smplx_dir)
     table = Table(title="aios doctor")
     table.add_column("check")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -16,11 +16,12 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 @contextmanager
 def reported_errors(
-    command: str, usage_errors: tuple[type[Exception], ...], on_interrupt: str
+    command: str, usage_errors: tuple[type[Exception], ...], on_interrupt: str | Callable[[], str]
 ) -> Iterator[None]:
     """AiosError (and `usage_errors`) exit 2; Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129, each
-    with `on_interrupt` as advice; anything else is a bug: exit 1 with one line (AIOS_DEBUG=1
-    re-raises to show the traceback)."""
+    with `on_interrupt` as advice (a callable is asked after the interruption, so the advice
+    can say what was really saved); anything else is a bug: exit 1 with one line
+    (AIOS_DEBUG=1 re-raises to show the traceback)."""
     try:
         with termination_signals_as_interrupts():
             yield
@@ -28,7 +29,8 @@ def reported_errors(
         click.echo(f"aios {command}: {error}", err=True)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt as interrupt:
-        click.echo(f"aios {command}: interrupted; {on_interrupt}", err=True)
+        advice = on_interrupt() if callable(on_interrupt) else on_interrupt
+        click.echo(f"aios {command}: interrupted; {advice}", err=True)
         sys.exit(interrupt_exit_code(interrupt))
     except Exception as error:
         if os.environ.get("AIOS_DEBUG"):

@@ -10,23 +10,27 @@ from aios_cli.errors import reported_errors
 
 FORMAT_CHOICES = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
 _LISTED_FILES = 10
+# Resampling beyond any capture or playback rate only multiplies the file size (100000 fps
+# wrote 80001 frames for a short clip); below 1 fps nothing moves.
+MIN_FPS, MAX_FPS = 1.0, 240.0
 
 
 @click.command()
 @click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
-@click.option("--format", "file_format", required=True, type=click.Choice(FORMAT_CHOICES),
+@click.option("--format", "file_format", type=click.Choice(FORMAT_CHOICES),
               help="npz: SMPL-X motion per person (AMASS layout); json: every person per frame; "
                    "bvh: skeleton animation; glb: skinned animated mesh; fbx: via Blender; "
-                   "obj/ply: one mesh per frame and person.")
+                   "obj/ply: one mesh per frame and person. Default: from the --out suffix.")
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
               help="Output file (a folder for obj/ply). With several people, per-person "
                    "formats write <stem>_track<ID><ext>.")
 @click.option("--track", "track_ids", multiple=True, type=click.IntRange(min=0),
               help="Export only this track id (repeatable). Default: every track.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True),
-              help="Resample to N frames per second (default: the input's frames).")
+@click.option("--fps", type=click.FloatRange(MIN_FPS, MAX_FPS),
+              help=f"Resample to N frames per second, {MIN_FPS:g} to {MAX_FPS:g} "
+                   "(default: the input's frames).")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
-              help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME layout).")
+              help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME/body_models/smplx).")
 @click.option("--camera-frame", is_flag=True,
               help="Keep the camera's coordinates (x right, y down, z forward) instead of y-up.")
 @click.option("--combined", is_flag=True, help="glb/fbx: every person in one file.")
@@ -37,15 +41,17 @@ def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir,
     """Turn RESULTS (the .npz written by `aios run`) into files other tools open."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.export import ExportError, ExportOptions, export_file
+    from aios_core.export.exporter import resolve_format
     from aios_core.io.results_file import ResultsFileError
 
-    options = ExportOptions(
-        file_format=file_format, out_path=out_path, track_ids=tuple(track_ids), fps=fps,
-        coordinate_frame="camera" if camera_frame else "y_up", combined=combined,
-        bvh_units=bvh_units,
-    )
     usage_errors = (ResultsFileError, AssetNotFoundError, ExportError)
     with reported_errors("export", usage_errors, "files already written are complete"):
+        options = ExportOptions(
+            file_format=resolve_format(file_format, out_path), out_path=out_path,
+            track_ids=tuple(track_ids), fps=fps,
+            coordinate_frame="camera" if camera_frame else "y_up", combined=combined,
+            bvh_units=bvh_units,
+        )
         written = export_file(results_path, options, smplx_dir)
     for path in written[:_LISTED_FILES]:
         click.echo(str(path))

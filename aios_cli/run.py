@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
 from aios_cli.errors import reported_errors
 from aios_core.precision import PRECISIONS
+
+# The containers aios_core.video.writer.CONTAINER_BY_SUFFIX writes (a test keeps them equal);
+# spelled out here so that `aios --help` need not import PyAV.
+RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 
 
 @click.command()
@@ -19,7 +19,8 @@ from aios_core.precision import PRECISIONS
 @click.option("--out", "results_path", type=click.Path(path_type=Path),
               help="Results file (default: <input>.aios.npz next to the input).")
 @click.option("--render", "render_path", type=click.Path(path_type=Path),
-              help="Write an overlay video (.mp4/.mkv/.mov) of the meshes.")
+              help="Write an overlay video of the meshes: "
+                   f"{', '.join(RENDER_SUFFIXES)}.")
 @click.option("--side-view", is_flag=True, help="Add a side view next to the overlay.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="AiOS checkpoint file.")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
@@ -28,7 +29,9 @@ from aios_core.precision import PRECISIONS
               show_default=True)
 @click.option("--precision", default="fp32", type=click.Choice(PRECISIONS),
               show_default=True)
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Frames inferred together (default: as many as the free memory holds, "
+                   "about 1 GB each, at most 8).")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0),
               help="Minimum detection score (default 0.3, as the official demo).")
 @click.option("--num-people", type=click.IntRange(min=1), help="Keep at most N people a frame.")
@@ -45,14 +48,20 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
         smooth_strength, resume, quiet) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
+    from rich.console import Console
+
+    from aios_cli.progress import progress_bar
     from aios_core.assets import AssetNotFoundError
     from aios_core.io.results_file import ResultsFileError
     from aios_core.model.checkpoint import CheckpointFormatError, CheckpointMismatchError
+    from aios_core.pipeline.batch_size import default_batch_size
     from aios_core.pipeline.model_predictor import NetworkPredictor, choose_device, load_network
     from aios_core.pipeline.run import (
         RunOptions,
         RunOutputError,
         check_run_inputs,
+        expected_frame_count,
+        interrupted_run_advice,
         run_pipeline,
     )
     from aios_core.rendering.gl_backend import RendererUnavailableError
@@ -62,52 +71,59 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     console = Console(stderr=True, quiet=quiet)
     options = RunOptions(
         input_path=input_path, results_path=results_path, render_path=render_path,
-        batch_size=batch_size, num_people=num_people, start_frame=start, end_frame=end,
+        # Without --batch-size the batch is chosen below, once the device is known.
+        batch_size=batch_size or 1, num_people=num_people, start_frame=start, end_frame=end,
         max_frames=max_frames, smooth_strength=smooth_strength if smooth else 0.0,
         side_view=side_view, resume=resume,
     )
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,
                     RendererUnavailableError)
-    with reported_errors("run", usage_errors,
-                         "finished frames are saved, rerun with --resume"):
+    with reported_errors("run", usage_errors, lambda: interrupted_run_advice(options)):
         check_run_inputs(options)
         if render_path is not None:
             import_pyrender()  # no working GL: say so now, not after a long inference
         torch_device = choose_device(device)
+        batch_note = "--batch-size"
+        if batch_size is None:
+            options.batch_size, free_bytes = default_batch_size(torch_device)
+            batch_note = ("default" if free_bytes is None else
+                          f"for {free_bytes / 2**30:.1f} GiB free {torch_device.type} memory")
         model, meshes = load_network(checkpoint, torch_device, smplx_dir)
         predictor = NetworkPredictor(model, threshold, precision)
-        with _progress(console) as progress:
-            infer = progress.add_task("inference", total=max_frames)
-            draw = progress.add_task("render", total=None, visible=render_path is not None)
+        frames = expected_frame_count(options)
+        with progress_bar(console, "frames") as progress:
+            infer = progress.add_task(f"inference (batch {options.batch_size})", total=frames)
+            draw = progress.add_task("render", total=frames, visible=render_path is not None,
+                                     start=False)
             summary = run_pipeline(
                 options, predictor, meshes,
                 on_frames=lambda n: progress.advance(infer, n),
-                on_render_frame=lambda: progress.advance(draw, 1),
+                on_render_frame=lambda: _advance_started(progress, draw),
             )
-    _print_summary(console, summary)
+    _print_summary(console, summary, f"{options.batch_size} ({batch_note})")
     if summary.decode_error:
         click.echo(f"aios run: warning: the input stopped decoding early ({summary.decode_error}); "
                    f"results cover the {summary.frames} frames that decoded", err=True)
 
 
-class FramesPerSecondColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        return Text(f"{task.speed:.2f} fps" if task.speed else "-- fps")
+def _advance_started(progress, task) -> None:
+    """Advance ``task`` by one, starting its clock at its first frame (rendering waits for
+    inference and tracking)."""
+    if not any(t.id == task and t.started for t in progress.tasks):
+        progress.start_task(task)
+        progress.advance(task, 0)  # the first sample: the rate counts from here
+    progress.advance(task, 1)
 
 
-def _progress(console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} frames"),
-        FramesPerSecondColumn(), TimeRemainingColumn(), console=console,
-    )
+def _print_summary(console, summary, batch: str) -> None:
+    from rich.table import Table
 
-
-def _print_summary(console, summary) -> None:
     table = Table(title="aios run")
     table.add_column("item")
     table.add_column("value")
     table.add_row("frames", str(summary.frames))
+    table.add_row("batch size", batch)
     table.add_row("people detected", str(summary.detections))
     table.add_row("tracks", str(summary.tracks))
     for stage, seconds in summary.seconds.items():

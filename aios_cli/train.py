@@ -21,7 +21,7 @@ from aios_core.precision import PRECISIONS
 @click.option("--init", "init_path", type=click.Path(path_type=Path),
               help="Start from these weights (released AiOS or ED-Pose COCO; matching parts).")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
-              help="SMPL-X model folder (default: $AIOS_HOME/smplx).")
+              help="SMPL-X model folder (default: $AIOS_HOME/body_models/smplx).")
 @click.option("--datasets", help="Comma-separated subset of the stage's data sets.")
 @click.option("--extra-data", nargs=3, multiple=True,
               type=(click.Path(path_type=Path), click.Path(path_type=Path), float),
@@ -59,6 +59,7 @@ def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, ext
     """
     from aios_core.assets import AssetNotFoundError
     from aios_core.data.errors import HumanDataError
+    from aios_core.io.output_paths import check_writable_folder
     from aios_core.model.checkpoint import CheckpointFormatError
     from aios_core.training.checkpointing import ResumeError
 
@@ -72,6 +73,7 @@ def train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, ext
             epochs=epochs, batch_size=batch_size, lr=lr, num_workers=num_workers,
             precision=precision, seed=seed, short_sides=short_sides, max_long_side=max_long_side,
             keep_snapshots=keep_snapshots, snapshot_weights=snapshot_weights)
+        check_writable_folder(run_dir, "--out")  # before the data sets and weights load
         _train(stage, data_root, run_dir, resume, init_path, smplx_dir, datasets, extra_data,
                overrides, device, model_config)
 

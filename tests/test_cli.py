@@ -1,5 +1,7 @@
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -21,3 +23,53 @@ def test_console_entry_runs_as_module():
     )
     assert proc.returncode == 0
     assert "doctor" in proc.stdout
+
+
+HEAVY_MODULES = ("scipy", "torch", "cv2", "av", "pyrender", "ray", "viser")
+
+
+def test_help_imports_no_heavy_module():
+    """`aios --help` (and every subcommand's help) must not pay for torch, scipy, PyAV, ..."""
+    script = (
+        "import sys\n"
+        "from aios_cli.main import cli\n"
+        "for args in (['--help'], *[[name, '--help'] for name in cli.commands]):\n"
+        "    try:\n"
+        "        cli(args, standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY_MODULES!r})))\n"
+    )
+    repo_root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=repo_root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_lists_spelled_out_for_a_fast_help_match_their_sources():
+    from aios_cli.eval import BENCHMARK_NAMES
+    from aios_cli.run import RENDER_SUFFIXES
+    from aios_core.evaluation.benchmarks import BENCHMARKS
+    from aios_core.video.writer import CONTAINER_BY_SUFFIX
+
+    assert BENCHMARK_NAMES == tuple(BENCHMARKS)
+    assert set(RENDER_SUFFIXES) == set(CONTAINER_BY_SUFFIX)
+
+
+def test_the_smplx_folder_is_documented_as_assets_looks_for_it(monkeypatch, tmp_path):
+    """One place for SMPL-X: every help text and the README name the folder assets.py uses."""
+    import re
+
+    from aios_core.assets import default_smplx_dir
+
+    monkeypatch.setenv("AIOS_HOME", str(tmp_path))
+    expected = "$AIOS_HOME/" + default_smplx_dir().relative_to(tmp_path).as_posix()
+    texts = {"README.md": (Path(__file__).resolve().parents[1] / "README.md").read_text()}
+    for name in SUBCOMMANDS:
+        texts[f"aios {name} --help"] = CliRunner().invoke(cli, [name, "--help"]).output
+    mentions = {(where, m) for where, text in texts.items()
+                for m in re.findall(r"\$AIOS_HOME/[\w/]*smplx\w*", " ".join(text.split()))}
+    assert mentions, "nothing documents the SMPL-X folder"
+    assert {m for _, m in mentions} == {expected}, sorted(mentions)

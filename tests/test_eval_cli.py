@@ -57,6 +57,13 @@ def test_eval_with_a_tiny_network_writes_the_results_json(tmp_path, smplx_model_
     [
         (["ehf", "--data-root", "{tmp}/nowhere"], "is not a folder"),
         (["ehf", "--data-root", "{tmp}"], "ehf_val_230908_100.npz not found"),
+        # Output places are checked first of all, before any input is read.
+        (["ehf", "--data-root", "{tmp}/nowhere", "--out", "/sys/ehf.json"],
+         "cannot write --out /sys/ehf.json: folder /sys is not writable"),
+        (["ehf", "--data-root", "{tmp}/nowhere", "--out", "{tmp}/e.json",
+          "--per-image-errors", "{tmp}/e.json"], "are the same file"),
+        (["ehf", "--data-root", "{tmp}/nowhere", "--out", "{tmp}/none.pth"],
+         "is --checkpoint: writing it would destroy the input"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path, arguments, message, smplx_model_dir):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -85,3 +87,79 @@ def test_fbx_without_blender_explains_both_routes(results_path, smplx_model_dir,
                           "--smplx-dir", smplx_model_dir)
     assert code == 2 and "AIOS_BLENDER" in output and "--format glb" in output
     assert not list(tmp_path.iterdir())
+
+
+UNWRITABLE = Path("/sys")  # refuses new files even to root (chmod does not stop root)
+
+
+def one_line_usage_error(code: int, output: str) -> str:
+    assert code == 2, output
+    assert output.startswith("aios export: ") and len(output.splitlines()) == 1, output
+    return output
+
+
+@pytest.mark.parametrize("content", [b"\x00\x00\x00\x20ftypisom" + b"\x00" * 64, b"notes\n"])
+def test_a_video_or_text_file_is_not_a_results_file(smplx_model_dir, tmp_path, content):
+    given = tmp_path / "clip.mp4"
+    given.write_bytes(content)
+    code, output = export(given, "--format", "npz", "--out", tmp_path / "o.npz",
+                          "--smplx-dir", smplx_model_dir)
+    output = one_line_usage_error(code, output)
+    assert f"{given} is not an aios results file: it is " in output
+    assert "allow_pickle" not in output and "pickled" not in output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--format", "glb", "--out", "x.bvh"], "ends in .bvh but --format is glb: use --out "
+                                                 "x.glb or --format bvh"),
+        (["--format", "npz", "--out", "x.txt"], "ends in .txt but --format is npz"),
+        (["--format", "obj", "--out", "x.glb"], "--format obj writes a folder"),
+        (["--out", "motion.dat"], "no format given and the suffix .dat names none"),
+        (["--out", "meshes"], "no format given and the suffix (none) names none"),
+    ],
+)
+def test_an_out_suffix_that_contradicts_the_format_is_refused(results_path, smplx_model_dir,
+                                                              tmp_path, monkeypatch, arguments,
+                                                              message):
+    monkeypatch.chdir(tmp_path)
+    code, output = export(results_path, *arguments, "--smplx-dir", smplx_model_dir)
+    assert message in one_line_usage_error(code, output)
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_format_is_taken_from_the_suffix_when_not_given(results_path, smplx_model_dir,
+                                                            tmp_path):
+    code, output = export(results_path, "--out", tmp_path / "m.bvh", "--track", 0,
+                          "--smplx-dir", smplx_model_dir)
+    assert code == 0, output
+    assert (tmp_path / "m.bvh").read_text().startswith("HIERARCHY")
+
+
+@pytest.mark.parametrize("fps", ["100000", "0.5", "0"])
+def test_fps_out_of_range_is_refused_with_the_range(results_path, smplx_model_dir, tmp_path,
+                                                    fps):
+    code, output = export(results_path, "--format", "npz", "--out", tmp_path / "m.npz",
+                          "--fps", fps, "--smplx-dir", smplx_model_dir)
+    assert code == 2 and "1.0<=x<=240.0" in output
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not UNWRITABLE.is_dir(), reason="needs Linux's /sys")
+@pytest.mark.parametrize(("file_format", "out"), [("bvh", "m.bvh"), ("obj", "meshes")])
+def test_an_unwritable_out_folder_is_a_usage_error_before_any_work(results_path, tmp_path,
+                                                                   file_format, out):
+    # No SMPL-X folder is given: the output place is checked before anything is loaded.
+    code, output = export(results_path, "--format", file_format, "--out", UNWRITABLE / out,
+                          "--smplx-dir", tmp_path / "no-smplx")
+    output = one_line_usage_error(code, output)
+    assert f"cannot write --out {UNWRITABLE / out}" in output and "not writable" in output
+
+
+def test_out_that_is_the_results_file_is_refused(results_path, smplx_model_dir):
+    before = results_path.read_bytes()
+    code, output = export(results_path, "--format", "npz", "--out", results_path,
+                          "--smplx-dir", smplx_model_dir)
+    assert "is the results file" in one_line_usage_error(code, output)
+    assert results_path.read_bytes() == before

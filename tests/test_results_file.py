@@ -66,7 +66,41 @@ def test_older_schema_is_refused_with_advice(tmp_path):
 def test_corrupt_and_missing_files_give_one_sentence(tmp_path):
     corrupt = tmp_path / "bad.npz"
     corrupt.write_bytes(b"not a zip at all")
-    with pytest.raises(ResultsFileError, match="not a readable"):
+    with pytest.raises(ResultsFileError, match="not an aios results file: it is a text file"):
         load_results(corrupt)
     with pytest.raises(ResultsFileError, match="not found"):
         load_results(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        (b"", "it is an empty file"),
+        (b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00", "it is an MP4/MOV video"),
+        (b"HIERARCHY\nROOT pelvis\n", "it is a text file starting 'HIERARCHY'"),
+        (b"\x80\x04\x95\x10\x00", "it is a Python pickle"),
+        (b"PK\x03\x04 cut short", "it is a damaged (truncated?) zip archive"),
+    ],
+)
+def test_a_file_that_is_not_a_results_file_is_named_for_what_it_is(tmp_path, content, found):
+    # numpy's own message advised loading the file with allow_pickle=True: never pass it on.
+    path = tmp_path / "input.npz"
+    path.write_bytes(content)
+    with pytest.raises(ResultsFileError) as excinfo:
+        load_results(path)
+    message = str(excinfo.value)
+    assert message.startswith(f"{path} is not an aios results file") and found in message
+    assert "allow_pickle" not in message and "\n" not in message
+
+
+def test_npy_array_and_foreign_npz_are_refused_with_what_they_hold(tmp_path):
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(ResultsFileError, match=r"it is a single NumPy array \(\.npy\)"):
+        load_results(tmp_path / "array.npy")
+    np.savez(tmp_path / "other.npz", poses=np.zeros((2, 165)), trans=np.zeros((2, 3)))
+    with pytest.raises(ResultsFileError, match="no schema_version; it holds: poses, trans"):
+        load_results(tmp_path / "other.npz")
+    np.savez(tmp_path / "objects.npz", names=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ResultsFileError, match="it holds Python objects") as excinfo:
+        load_results(tmp_path / "objects.npz")
+    assert "allow_pickle" not in str(excinfo.value)

@@ -1,5 +1,7 @@
 """`aios run` bad input: one line on stderr, exit code 2, no partial files."""
 
+from pathlib import Path
+
 import av
 import pytest
 from click.testing import CliRunner
@@ -30,6 +32,8 @@ def test_not_a_video(tmp_path):
     fake.write_text("this is not a video")
     code, output = run_cli(fake)
     assert code == 2 and output.startswith("aios run:") and "notes.mp4" in output
+    # PyAV's "[Errno 1094995529] Invalid data found when processing input" is translated.
+    assert "Errno" not in output and "is not a video FFmpeg can read" in output
 
 
 def test_zero_frames(tmp_path):
@@ -81,3 +85,66 @@ def test_missing_smplx_folder_fails_before_the_checkpoint_loads(clip, tmp_path, 
     code, output = run_cli(clip, "--checkpoint", checkpoint, "--smplx-dir", empty,
                            "--out", tmp_path / "r.npz")
     assert code == 2 and output.startswith("aios run:") and "SMPLX_NEUTRAL" in output
+
+
+def _refuses_before_loading(monkeypatch):
+    import aios_core.model.network as network
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the checkpoint was loaded before the outputs were checked")
+
+    monkeypatch.setattr(network.AiOS, "from_checkpoint", must_not_load)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--render", "{input}"], "--render {input} is the input: writing it would destroy the "
+                                  "input; choose another path"),
+        (["--out", "{input}"], "--out {input} is the input"),
+        (["--out", "{dir}/r.json"], "--out {dir}/r.json and the run summary {dir}/r.json are "
+                                    "the same file"),
+        (["--out", "{dir}/r.npz", "--render", "{dir}/r.partial.npz"], "the progress file"),
+    ],
+)
+def test_an_output_that_is_the_input_or_another_output_is_refused_first(clip, tmp_path,
+                                                                        monkeypatch, options,
+                                                                        message):
+    # `aios run same.mp4 --render same.mp4` replaced the input video with its overlay.
+    video = tmp_path / "same.mp4"
+    video.write_bytes(clip.read_bytes())
+    _refuses_before_loading(monkeypatch)
+    checkpoint = tmp_path / "aios_checkpoint.pth"
+    checkpoint.write_bytes(b"not read")
+    filled = [o.format(input=video, dir=tmp_path) for o in options]
+    code, output = run_cli(video, "--checkpoint", checkpoint, *filled)
+    assert code == 2 and len(output.splitlines()) == 1
+    assert output.startswith("aios run: ") and message.format(input=video, dir=tmp_path) in output
+    assert video.read_bytes() == clip.read_bytes()
+
+
+def test_the_same_file_under_another_name_is_the_input_too(clip, tmp_path, monkeypatch):
+    video = tmp_path / "same.mp4"
+    video.write_bytes(clip.read_bytes())
+    (tmp_path / "link.mp4").symlink_to(video)
+    _refuses_before_loading(monkeypatch)
+    code, output = run_cli(video, "--render", tmp_path / "link.mp4")
+    assert code == 2 and "is the input" in output
+    assert video.read_bytes() == clip.read_bytes()
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's /sys")
+@pytest.mark.parametrize("option", ["--out", "--render"])
+def test_an_unwritable_output_folder_fails_before_loading(clip, tmp_path, monkeypatch, option):
+    _refuses_before_loading(monkeypatch)
+    target = Path("/sys") / ("r.npz" if option == "--out" else "o.mp4")  # refused even to root
+    extra = [] if option == "--out" else ["--out", tmp_path / "r.npz"]
+    code, output = run_cli(clip, option, target, *extra)
+    assert code == 2 and len(output.splitlines()) == 1 and "/sys is not writable" in output
+
+
+def test_an_unsupported_render_container_is_refused_before_loading(clip, tmp_path, monkeypatch):
+    _refuses_before_loading(monkeypatch)
+    code, output = run_cli(clip, "--out", tmp_path / "r.npz", "--render", tmp_path / "o.gif")
+    assert code == 2 and "unsupported output extension '.gif'" in output and ".avi" in output
+    assert not list(tmp_path.glob("o*"))

@@ -113,3 +113,53 @@ def test_pipeline_with_a_tiny_random_network(clip, meshes, tmp_path):
     assert set(results.detections["frame_index"].tolist()) == {0, 1, 2, 3}
     assert np.isfinite(results.detections["transl_m"]).all()
     assert len(list(MediaReader(tmp_path / "o.mp4"))) == 4
+
+
+def test_interrupted_while_rendering_keeps_every_frame_for_resume(clip, meshes, tmp_path):
+    from aios_core.pipeline.run import interrupted_run_advice
+
+    options = RunOptions(clip, results_path=tmp_path / "r.npz",
+                         render_path=tmp_path / "o.mp4", batch_size=4)
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(options, CrossingPeople(WIDTH, HEIGHT, FRAMES), meshes, on_render_frame=stop)
+    assert load_results(partial_path(tmp_path / "r.npz")).num_frames == FRAMES
+    assert not (tmp_path / "o.mp4").exists()
+    assert interrupted_run_advice(options).startswith(f"{FRAMES} finished frames saved in ")
+
+    options.resume = True
+    predictor = CrossingPeople(WIDTH, HEIGHT, FRAMES)
+    summary = run_pipeline(options, predictor, meshes)
+    assert predictor.calls == 0 and summary.resumed_from_frame == FRAMES  # nothing re-inferred
+    assert len(list(MediaReader(tmp_path / "o.mp4"))) == FRAMES
+    assert not partial_path(tmp_path / "r.npz").exists()
+
+
+def test_advice_after_an_interruption_before_any_frame(clip, tmp_path):
+    from aios_core.pipeline.run import interrupted_run_advice
+
+    options = RunOptions(clip, results_path=tmp_path / "r.npz", batch_size=4)
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(options, CrossingPeople(WIDTH, HEIGHT, FRAMES, fail_after_calls=0))
+    assert not partial_path(tmp_path / "r.npz").exists()
+    assert interrupted_run_advice(options) == "no frame was finished yet, so nothing was saved"
+
+
+def test_a_slow_run_is_checkpointed_by_time_too(clip, tmp_path):
+    """A SIGKILL after the grace period (docker stop, Slurm) loses at most that much work."""
+    options = RunOptions(clip, results_path=tmp_path / "r.npz", batch_size=2,
+                         checkpoint_every_frames=1000, checkpoint_every_s=0.0)
+    saved_frames = []
+
+    class Watching(CrossingPeople):
+        def __call__(self, images):
+            checkpoint = partial_path(tmp_path / "r.npz")
+            if checkpoint.exists():
+                saved_frames.append(load_results(checkpoint).num_frames)
+            return super().__call__(images)
+
+    run_pipeline(options, Watching(WIDTH, HEIGHT, FRAMES))
+    assert saved_frames == list(range(2, FRAMES, 2))  # after every batch, not at 1000 frames

@@ -36,6 +36,21 @@ def test_missing_data_root_exits_2_naming_the_expected_file(tmp_path) -> None:
     assert "nowhere" in result.output and "data root" in result.output
 
 
+@pytest.mark.parametrize(("out", "message"), [
+    ("/sys/run", "cannot write --out /sys/run: folder /sys is not writable"),
+    ("{tmp}/file", "cannot write --out {tmp}/file: it is a file, not a folder"),
+])
+def test_an_unwritable_run_folder_exits_2_before_any_work(tmp_path, out, message) -> None:
+    (tmp_path / "file").write_text("")
+    out, message = out.format(tmp=tmp_path), message.format(tmp=tmp_path)
+    # The data root does not exist either: the output place is checked first.
+    result = invoke("--stage", "pretrain", "--data-root", str(tmp_path / "nowhere"),
+                    "--out", out, "--device", "cpu")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith(f"aios train: {message}")
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_resume_without_checkpoint_exits_2(tmp_path) -> None:
     result = invoke("--stage", "finetune", "--data-root", str(tmp_path), "--out",
                     str(tmp_path / "run"), "--resume")

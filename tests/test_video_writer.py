@@ -6,6 +6,7 @@ import pytest
 from synthetic_media import HEIGHT, WIDTH, frame_image, stream_summary, write_video
 
 from aios_core.video import MediaReader, VideoOutputError, VideoWriter
+from aios_core.video.writer import CONTAINER_BY_SUFFIX, check_video_output_path
 
 
 def _audio_packets(path) -> list[bytes]:
@@ -136,3 +137,35 @@ def test_unwritable_destinations_fail_up_front(tmp_path):
         with pytest.raises(VideoOutputError, match=message):
             VideoWriter(path, 25)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir.mp4", "a_file"]
+
+
+def _probe(path) -> dict:
+    """What a player sees, read by FFmpeg itself (not by MediaReader)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        declared = stream.frames
+        decoded = sum(1 for _ in container.decode(stream))
+        return {"decoded": decoded, "declared": declared, "rate": stream.average_rate,
+                "duration_s": container.duration / av.time_base}
+
+
+@pytest.mark.parametrize("suffix", sorted(CONTAINER_BY_SUFFIX))
+@pytest.mark.parametrize(("frames", "fps"), [(1, Fraction(25)), (5, Fraction(30000, 1001))])
+def test_every_offered_container_round_trips_frames_rate_and_duration(tmp_path, suffix, frames,
+                                                                        fps):
+    # An AVI of one input frame came out as "600 fps" with 24 declared (mostly empty) frames.
+    out = tmp_path / f"out{suffix}"
+    with VideoWriter(out, fps) as writer:
+        for i in range(frames):
+            writer.write(frame_image(i), float(i / fps))
+    probed = _probe(out)
+    assert probed["decoded"] == frames
+    assert probed["declared"] in (0, frames)  # 0: the container does not declare a count
+    assert probed["rate"] == fps
+    assert probed["duration_s"] == pytest.approx(frames / fps, abs=0.002)
+
+
+def test_unsupported_suffix_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(VideoOutputError, match=r"unsupported output extension '\.gif'.*\.mp4"):
+        check_video_output_path(tmp_path / "out.gif")
+    assert not list(tmp_path.iterdir())

@@ -136,3 +136,15 @@ class PredictionCache:
             except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile, EOFError):
                 path.unlink(missing_ok=True)
         return found
+
+
+def cached_image_count(folder: str | os.PathLike) -> int:
+    """How many images' predictions a work folder holds (counted without loading them)."""
+    count = 0
+    for path in Path(folder).glob("batch_*.npz"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                count += len({name.split("/", 1)[0] for name in archive.namelist()})
+        except (OSError, zipfile.BadZipFile):
+            continue
+    return count

@@ -45,6 +45,7 @@ from aios_core.evaluation.mesh_errors import MeshPartIds
 from aios_core.evaluation.mesh_scoring import score_mesh_benchmark
 from aios_core.evaluation.prediction_cache import ImagePredictions, PredictionCache
 from aios_core.evaluation.report import PER_IMAGE_SCHEMA, RESULTS_SCHEMA, write_json
+from aios_core.io.output_paths import check_writable_file, check_writable_folder, refuse_collisions
 from aios_core.model.results import ImageResult
 from aios_core.video.images import load_rgb_image
 
@@ -78,6 +79,24 @@ class EvalOptions:
     @property
     def arithmetic(self) -> str:
         return "official-quirks" if self.official_quirks else "correct"
+
+    @property
+    def submission_zip(self) -> Path:
+        """Where agora-test / bedlam write the leaderboard zip."""
+        return self.out_path.with_name(self.out_path.stem + "_predictions.zip")
+
+
+def check_eval_outputs(options: EvalOptions) -> None:
+    """Before any work: no output is an input or another output, and each can be written."""
+    submission = get_spec(options.benchmark).kind == "submission"
+    outputs = {"--out": options.out_path, "--per-image-errors": options.per_image_errors,
+               "the submission zip": options.submission_zip if submission else None}
+    refuse_collisions({"--annotations": options.annotations, "--checkpoint": options.checkpoint},
+                      outputs)
+    for name, path in outputs.items():
+        if path is not None:
+            check_writable_file(path, name, create_folders=True)
+    check_writable_folder(options.work_folder, "the work folder")
 
 
 def inference_threshold(benchmark: str, threshold: float | None) -> float:
@@ -193,8 +212,10 @@ class PreparedEvaluation:
 def prepare_evaluation(options: EvalOptions) -> PreparedEvaluation:
     """Locate and check every input (annotations, images, SMPL-X files): fast, no network.
 
-    Raises BenchmarkDataError / AssetNotFoundError naming the missing or malformed file.
+    Raises BenchmarkDataError / AssetNotFoundError naming the missing or malformed file, and
+    OutputPathError for an output that cannot or must not be written.
     """
+    check_eval_outputs(options)
     data = locate_benchmark(options.benchmark, options.data_root, options.annotations)
     scoring = _load_scoring_assets(data, options.smplx_dir)
     return PreparedEvaluation(data, scoring,
@@ -226,7 +247,7 @@ def run_evaluation(
     report = _report_header(options, data, spec, scoring, threshold)
     rows: list[dict] = []
     if spec.kind == "submission":
-        zip_path = options.out_path.with_name(options.out_path.stem + "_predictions.zip")
+        zip_path = options.submission_zip
         form = "vertices" if spec.submission_naming == "bedlam" else "params"
         count = write_submission(
             options.work_folder, [(data.image_names[i], predictions[i])

@@ -11,13 +11,56 @@ from aios_core.export.bvh import write_bvh
 from aios_core.export.fbx import write_fbx
 from aios_core.export.gltf import write_glb
 from aios_core.export.json_motion import write_motion_json
-from aios_core.export.mesh_sequence import write_mesh_sequence
+from aios_core.export.mesh_sequence import MESH_FORMATS, write_mesh_sequence
 from aios_core.export.motion import CoordinateFrame, ExportError, build_motion
 from aios_core.export.npz_motion import write_motion_npz
 from aios_core.export.rest_shape import RestShape
+from aios_core.io.output_paths import check_writable_file, check_writable_folder, refuse_collisions
 from aios_core.io.results_file import RunResults, load_results
 
 FORMATS = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
+# Formats written as one file (per person); obj/ply write a folder of meshes instead.
+FILE_FORMATS = tuple(f for f in FORMATS if f not in MESH_FORMATS)
+
+
+def resolve_format(file_format: str | None, out_path: Path) -> str:
+    """The format to write: ``file_format``, or the one ``out_path``'s suffix names when it is
+    None. A suffix that names another format is refused (a GLB called x.bvh helps nobody)."""
+    out_path = Path(out_path)
+    suffix = out_path.suffix.lower()
+    named = suffix[1:] if suffix[1:] in FORMATS else None
+    if file_format is None:
+        if named is None or named in MESH_FORMATS:
+            raise ExportError(
+                f"--out {out_path}: no format given and the suffix {suffix or '(none)'} names "
+                f"none; add --format ({', '.join(FORMATS)})"
+            )
+        return named
+    if file_format not in FORMATS:
+        raise ExportError(f"unknown format {file_format!r}; choose one of {FORMATS}")
+    if file_format in MESH_FORMATS:
+        if named is not None:
+            raise ExportError(
+                f"--format {file_format} writes a folder (track_<ID>/frame_<N>.{file_format}); "
+                f"--out {out_path} looks like a {named} file: give a folder"
+            )
+    elif suffix and named != file_format:
+        raise ExportError(
+            f"--out {out_path} ends in {suffix} but --format is {file_format}: use "
+            f"--out {out_path.with_suffix('.' + file_format)}"
+            + (f" or --format {named}" if named in FILE_FORMATS else "")
+        )
+    return file_format
+
+
+def check_export_outputs(results_path: Path, options: ExportOptions) -> None:
+    """Before any work: the output is not the results file, and its place can be written."""
+    out = Path(options.out_path)
+    refuse_collisions({"the results file": Path(results_path)}, {"--out": out})
+    if options.file_format in MESH_FORMATS:
+        check_writable_folder(out, "--out")
+    else:
+        check_writable_file(out, "--out", create_folders=True)
 
 
 @dataclass(frozen=True)
@@ -63,8 +106,6 @@ def export_file(results_path: str | os.PathLike, options: ExportOptions,
     Raises ResultsFileError (bad results file), AssetNotFoundError (no SMPL-X model),
     ExportError (the export cannot be done as asked)."""
     results_path = Path(results_path)
-    if Path(options.out_path).resolve() == results_path.resolve():
-        raise ExportError(f"--out {options.out_path} is the results file itself; choose "
-                          "another path")
+    check_export_outputs(results_path, options)
     results = load_results(results_path)
     return export_results(results, SmplxModel(smplx_dir), options)

@@ -44,6 +44,7 @@ import numpy as np
 
 from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_bytes
+from aios_core.io.file_kind import describe_file
 from aios_core.person import PERSON_SHAPES
 
 SCHEMA_VERSION = 1
@@ -126,14 +127,26 @@ def load_results(path: str | os.PathLike) -> RunResults:
     path = Path(path)
     if not path.is_file():
         raise ResultsFileError(f"results file not found: {path}")
+    if not zipfile.is_zipfile(path):  # an .npz is a zip; anything else is not ours
+        raise ResultsFileError(
+            f"{path} is not an aios results file: it is {describe_file(path)}"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ResultsFileError(f"{path} is not a readable aios results file ({err})") from None
+        # numpy's own words would suggest allow_pickle=True, i.e. running untrusted code.
+        reason = "it holds Python objects" if "pickle" in str(err) else "it is damaged"
+        raise ResultsFileError(
+            f"{path} is not a readable aios results file: {reason}"
+        ) from None
     version = arrays.get("schema_version")
     if version is None:
-        raise ResultsFileError(f"{path} has no schema_version: not written by `aios run`")
+        found = ", ".join(sorted(arrays)[:8]) + (", ..." if len(arrays) > 8 else "")
+        raise ResultsFileError(
+            f"{path} is not an aios results file (no schema_version; it holds: "
+            f"{found or 'nothing'}): results files are written by `aios run`"
+        )
     if int(version) != SCHEMA_VERSION:
         raise ResultsFileError(
             f"{path} uses results schema {int(version)}; this aios reads schema {SCHEMA_VERSION}. "

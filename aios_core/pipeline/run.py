@@ -2,16 +2,16 @@
 smoothing -> results file -> optional overlay video.
 
 Inference is the only expensive, resumable part: its raw detections are checkpointed every
-``checkpoint_every_frames`` frames and on any interruption, and ``resume`` continues after the
-last checkpointed frame. Tracking and smoothing then run over the whole run at once (cheap and
-deterministic, so a resumed run gives exactly the results of an uninterrupted one), and the
-overlay is rendered in a second decode of the input from the final, smoothed parameters.
+``checkpoint_every_frames`` frames or ``checkpoint_every_s`` seconds and on any interruption,
+and ``resume`` continues after the last checkpointed frame. Tracking and smoothing then run
+over the whole run at once (cheap and deterministic, so a resumed run gives exactly the
+results of an uninterrupted one), and the overlay is rendered in a second decode of the input
+from the final, smoothed parameters.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_text
-from aios_core.io.results_file import RunResults, save_results
+from aios_core.io.output_paths import OutputPathError, check_writable_file, refuse_collisions
+from aios_core.io.results_file import ResultsFileError, RunResults, load_results, save_results
 from aios_core.model.results import ImageResult
 from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.meshes import MeshMaker
@@ -29,12 +29,12 @@ from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
 from aios_core.tracking import TrackerConfig
 from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
+from aios_core.video.writer import check_video_output_path
 
 Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]
 
 
-class RunOutputError(AiosError, ValueError):
-    """An output path that cannot be written."""
+RunOutputError = OutputPathError  # the name earlier callers import
 
 
 @dataclass
@@ -51,6 +51,10 @@ class RunOptions:
     side_view: bool = False
     resume: bool = False
     checkpoint_every_frames: int = 64
+    # ... or this often, whichever comes first: `docker stop` and Slurm follow SIGTERM with
+    # SIGKILL after a grace period, and an out-of-memory kill sends no warning at all; this
+    # bounds what such a kill loses on a slow CPU run.
+    checkpoint_every_s: float = 60.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
     def resolved_results_path(self) -> Path:
@@ -76,14 +80,8 @@ def partial_path(results_path: Path) -> Path:
     return results_path.with_name(f"{results_path.stem}.partial.npz")
 
 
-def _check_writable(path: Path, what: str) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise RunOutputError(f"cannot write {what} {path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise RunOutputError(f"cannot write {what} {path}: it is a folder")
-    if not os.access(folder, os.W_OK):
-        raise RunOutputError(f"cannot write {what} {path}: folder {folder} is not writable")
+def summary_path(results_path: Path) -> Path:
+    return results_path.with_suffix(".json")
 
 
 def _reader(options: RunOptions, skip: int) -> MediaReader:
@@ -108,6 +106,7 @@ def _infer(
         return None
     reader = _reader(options, skip=log.frames_done)
     last_saved = log.frames_done
+    last_saved_at = time.monotonic()
     try:
         with PrefetchingDecoder(reader, options.batch_size) as batches:
             for batch in batches:
@@ -118,9 +117,10 @@ def _infer(
                     log.add_frame(index, timestamp_s, result, options.num_people)
                 if on_frames:
                     on_frames(len(batch))
-                if log.frames_done - last_saved >= options.checkpoint_every_frames:
+                if (log.frames_done - last_saved >= options.checkpoint_every_frames
+                        or time.monotonic() - last_saved_at >= options.checkpoint_every_s):
                     log.save_partial(checkpoint)
-                    last_saved = log.frames_done
+                    last_saved, last_saved_at = log.frames_done, time.monotonic()
     except BaseException:
         if log.frames_done > last_saved:
             log.save_partial(checkpoint)  # keep the finished frames for --resume
@@ -129,12 +129,28 @@ def _infer(
 
 
 def check_run_inputs(options: RunOptions) -> MediaInfo:
-    """Fail fast, before any model is loaded: unreadable input or unwritable outputs."""
+    """Fail fast, before any model is loaded: unreadable input, an output that would overwrite
+    the input or another output, unwritable outputs, an unsupported video container."""
     info = _reader(options, skip=0).info
-    _check_writable(options.resolved_results_path(), "results")
+    results_path = options.resolved_results_path()
+    outputs = {
+        "--out": results_path,
+        "the progress file": partial_path(results_path),
+        "the run summary": summary_path(results_path),
+        "--render": options.render_path,
+    }
+    refuse_collisions({"the input": Path(options.input_path)}, outputs)
+    check_writable_file(results_path, "results")
     if options.render_path is not None:
-        _check_writable(Path(options.render_path), "video")
+        check_video_output_path(Path(options.render_path))
+        check_writable_file(Path(options.render_path), "video")
     return info
+
+
+def expected_frame_count(options: RunOptions) -> int | None:
+    """How many frames the run will infer, resumed ones included (an estimate for video, from
+    its header); None when the input does not say."""
+    return _reader(options, skip=0).expected_frames
 
 
 def run_pipeline(
@@ -144,7 +160,11 @@ def run_pipeline(
     on_frames: Callable[[int], None] | None = None,
     on_render_frame: Callable[[], None] | None = None,
 ) -> RunSummary:
-    """Process ``options.input_path``; see the module docstring for the stages."""
+    """Process ``options.input_path``; see the module docstring for the stages.
+
+    ``on_frames(n)`` is called once with the frames a resumed run starts with (0 on a fresh
+    run), then after every inferred batch with its size.
+    """
     info = check_run_inputs(options)
     if options.render_path is not None and meshes is None:
         raise ValueError("rendering needs a body model (meshes)")
@@ -159,17 +179,54 @@ def run_pipeline(
     else:
         log = DetectionLog(source, info.fps_float, (info.width, info.height))
     resumed_from = log.frames_done
+    if on_frames:
+        on_frames(resumed_from)
     decode_error = _infer(options, predictor, log, checkpoint, on_frames)
     if log.frames_done == 0:
         raise VideoInputError(f"{options.input_path}: no frame could be decoded in the range asked")
     seconds["inference"] = time.perf_counter() - started
+    try:
+        summary = _finish(options, log, results_path, meshes, on_render_frame, seconds,
+                          resumed_from, decode_error)
+    except BaseException:
+        # Interrupted while tracking or rendering: keep every inferred frame, so that
+        # --resume only redoes the cheap stages.
+        log.save_partial(checkpoint)
+        raise
+    checkpoint.unlink(missing_ok=True)
+    return summary
 
+
+def interrupted_run_advice(options: RunOptions) -> str:
+    """What an interrupted run leaves behind, for the user: read from the disk, so it is true
+    whatever the moment of the interruption."""
+    checkpoint = partial_path(options.resolved_results_path())
+    try:
+        frames = load_results(checkpoint).num_frames if checkpoint.is_file() else 0
+    except ResultsFileError:
+        frames = 0
+    if frames == 0:
+        return "no frame was finished yet, so nothing was saved"
+    return (f"{frames} finished frame{'s' if frames != 1 else ''} saved in {checkpoint}; "
+            "rerun the same command with --resume to continue")
+
+
+def _finish(
+    options: RunOptions,
+    log: DetectionLog,
+    results_path: Path,
+    meshes: MeshMaker | None,
+    on_render_frame: Callable[[], None] | None,
+    seconds: dict[str, float],
+    resumed_from: int,
+    decode_error: str | None,
+) -> RunSummary:
+    """Tracking, smoothing, the results file, the overlay and the run summary."""
     started = time.perf_counter()
     results: RunResults = track_and_smooth(
         log.to_results(), options.start_frame, options.tracker, options.smooth_strength
     )
     save_results(results, results_path)
-    checkpoint.unlink(missing_ok=True)
     seconds["tracking"] = time.perf_counter() - started
 
     if options.render_path is not None:
@@ -182,7 +239,7 @@ def run_pipeline(
 
     summary = RunSummary(
         results_path=results_path,
-        summary_path=results_path.with_suffix(".json"),
+        summary_path=summary_path(results_path),
         render_path=Path(options.render_path) if options.render_path else None,
         frames=results.num_frames,
         detections=results.num_detections,

@@ -23,6 +23,7 @@ import av
 import numpy as np
 
 from aios_core.video.errors import VideoInputError
+from aios_core.video.ffmpeg_errors import plain_ffmpeg_reason
 from aios_core.video.images import is_image_path, list_image_folder, load_rgb_image
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class MediaReader:
             try:
                 first = next(container.decode(stream), None)
             except av.error.FFmpegError as err:
-                raise VideoInputError(f"cannot decode {path}: {_one_line(err)}") from None
+                raise VideoInputError(f"cannot decode {path}: {plain_ffmpeg_reason(err)}") from None
             if first is None:
                 raise VideoInputError(f"video has no frames: {path}")
             rotation = self._upright_rotation(first)
@@ -235,7 +236,9 @@ class MediaReader:
                     decoded += 1
                     yield frame
         except av.error.FFmpegError as err:
-            self.decode_error = f"decoding stopped after {decoded} frames: {_one_line(err)}"
+            self.decode_error = (
+                f"decoding stopped after {decoded} frames: {plain_ffmpeg_reason(err)}"
+            )
             log.debug("%s: %s", self.path, self.decode_error)
             try:  # frames already inside the decoder are still good
                 yield from stream.decode(None)
@@ -283,16 +286,12 @@ def _as_fraction(rate: float | Fraction) -> Fraction:
     return fraction
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
-
-
 def _open_container(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r")
     except av.error.FFmpegError as err:
-        reason = _one_line(err)
-        raise VideoInputError(f"not a readable video or image: {path} ({reason})") from None
+        reason = plain_ffmpeg_reason(err)
+        raise VideoInputError(f"cannot read {path} as a video or image: {reason}") from None
     except OSError as err:
         raise VideoInputError(f"cannot open {path}: {err.strerror or err}") from None
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from aios_core.io.atomic import reserve_temporary_file
 from aios_core.video.errors import VideoOutputError
+from aios_core.video.ffmpeg_errors import plain_ffmpeg_reason
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ CONTAINER_BY_SUFFIX = {
 _TARGET_CLOCK_HZ = 90_000
 # MPEG-4 Part 2 caps the time-base denominator at 16 bits.
 _MPEG4_MAX_CLOCK_HZ = 65_535
+# Containers with one fixed frame duration: AVI takes the codec clock as its frame rate (a
+# 90 kHz clock became a "600 fps" file padded with empty frames), so there one tick is one
+# frame and frames are numbered, not timed.
+_CONSTANT_RATE_FORMATS = frozenset({"avi"})
 
 
 def default_video_codec() -> str:
@@ -72,9 +77,12 @@ class VideoWriter:
         self.frames_written = 0
         self.audio_copied = False
         self.audio_note: str | None = None  # why the audio was not copied, if it was not
-        self._format = _check_output_path(self.path)
+        self._format = check_video_output_path(self.path)
         self._tmp_path = self._reserve_temp_file()
-        self._time_base = _codec_time_base(self.fps, self.codec)
+        self._constant_rate = self._format in _CONSTANT_RATE_FORMATS
+        self._time_base = (
+            1 / self.fps if self._constant_rate else _codec_time_base(self.fps, self.codec)
+        )
         self._container: av.container.OutputContainer | None = None
         self._video: av.video.stream.VideoStream | None = None
         self._frame_size: tuple[int, int] | None = None  # (H, W) of accepted frames
@@ -116,7 +124,9 @@ class VideoWriter:
             os.replace(self._tmp_path, self.path)
         except av.error.FFmpegError as err:
             self.abort()
-            raise VideoOutputError(f"cannot finalise {self.path}: {err}") from err
+            raise VideoOutputError(
+                f"cannot finalise {self.path}: {plain_ffmpeg_reason(err)}"
+            ) from err
         except BaseException:
             self.abort()
             raise
@@ -166,11 +176,15 @@ class VideoWriter:
             # Keep the audio interleaved with the video written so far.
             self._copy_audio_until(float(pts * self._time_base))
         except av.error.FFmpegError as err:
-            raise VideoOutputError(f"encoding {self.path} failed: {err}") from err
+            raise VideoOutputError(
+                f"encoding {self.path} failed: {plain_ffmpeg_reason(err)}"
+            ) from err
         self._last_pts = pts
         self.frames_written += 1
 
     def _next_pts(self, timestamp_s: float | None) -> int:
+        if self._constant_rate:
+            return self.frames_written
         if timestamp_s is None:
             ticks_per_frame = 1 / (self.fps * self._time_base)
             return round(self.frames_written * ticks_per_frame)
@@ -205,9 +219,11 @@ class VideoWriter:
             self._open_container(height, width, audio_template)
         except (av.error.FFmpegError, ValueError) as err:
             if audio_template is None:
-                raise VideoOutputError(f"cannot start {self.path}: {err}") from err
+                raise VideoOutputError(
+                    f"cannot start {self.path}: {plain_ffmpeg_reason(err)}"
+                ) from err
             # The container refused the audio codec: write the video alone.
-            self.audio_note = f"audio not copied ({_one_line(err)})"
+            self.audio_note = f"audio not copied ({plain_ffmpeg_reason(err)})"
             log.info("%s: %s", self.path, self.audio_note)
             self._close_audio_source()
             if self._container is not None:
@@ -215,7 +231,9 @@ class VideoWriter:
             try:
                 self._open_container(height, width, None)
             except (av.error.FFmpegError, ValueError) as err2:
-                raise VideoOutputError(f"cannot start {self.path}: {err2}") from err2
+                raise VideoOutputError(
+                    f"cannot start {self.path}: {plain_ffmpeg_reason(err2)}"
+                ) from err2
 
     def _open_container(
         self, height: int, width: int, audio_template: av.audio.stream.AudioStream | None
@@ -245,7 +263,7 @@ class VideoWriter:
         try:
             source = av.open(str(self.audio_from), mode="r")
         except (av.error.FFmpegError, OSError) as err:
-            self.audio_note = f"audio source unreadable ({_one_line(err)})"
+            self.audio_note = f"audio source unreadable ({plain_ffmpeg_reason(err)})"
             return None
         if not source.streams.audio:
             source.close()
@@ -291,8 +309,8 @@ class VideoWriter:
             self._audio_source = None
 
 
-def _check_output_path(path: Path) -> str:
-    """Validate the target and return the container format name for it."""
+def check_video_output_path(path: Path) -> str:
+    """Validate the target (before any work) and return the container format name for it."""
     container_format = CONTAINER_BY_SUFFIX.get(path.suffix.lower())
     if container_format is None:
         known = ", ".join(sorted(CONTAINER_BY_SUFFIX))
@@ -321,6 +339,3 @@ def _pad_to_even(rgb: np.ndarray) -> np.ndarray:
         return rgb
     return np.pad(rgb, ((0, pad_rows), (0, pad_cols), (0, 0)), mode="edge")
 
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
