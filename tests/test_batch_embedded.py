@@ -4,6 +4,10 @@ file, a broken clip, a rerun, an interrupted run resumed."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -16,6 +20,7 @@ from tests.batch_clips import (
     COMMON_OPTIONS,
     assert_same_results,
     leftover_temporary_files,
+    subprocess_environment,
     tiny_checkpoint,
     write_clip_tree,
 )
@@ -110,3 +115,23 @@ def test_an_interrupted_batch_resumes_the_clip_it_stopped_in(tmp_path, checkpoin
     plain_run(clips / "long.mp4", tmp_path / "long.npz", checkpoint)
     assert_same_results(out / "long.aios.npz", tmp_path / "long.npz")
     assert {r["status"] for r in manifest_lines(out)} == {"done"} and len(manifest_lines(out)) == 2
+
+
+def test_sigterm_stops_the_batch_with_143_and_nothing_half_written(tmp_path, checkpoint):
+    clips = write_clip_tree(tmp_path / "clips", {"long.mp4": 150, "short.mp4": 2})
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aios_cli", "batch", str(clips), "--out", str(out),
+         "--checkpoint", str(checkpoint), "--workers", "1", *COMMON_OPTIONS],
+        env=subprocess_environment(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / MANIFEST_NAME).is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the short clip is recorded while the long one is being inferred
+    process.send_signal(signal.SIGTERM)
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 143, errors
+    assert errors.strip().splitlines()[-1] == (
+        "aios batch: interrupted; finished clips are recorded; rerun the same command to resume")
+    assert [record["status"] for record in manifest_lines(out)] == ["done"]
+    assert (out / "long.aios.partial.npz").is_file() and not (out / "long.aios.npz").exists()
+    assert not leftover_temporary_files(out)

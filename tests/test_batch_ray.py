@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
+import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +19,9 @@ from aios_core.batch.manifest import MANIFEST_NAME
 from aios_core.batch.runner import Batch, EngineOptions
 from tests.batch_clips import (
     COMMON_OPTIONS,
-    REPO_ROOT,
     assert_same_results,
     leftover_temporary_files,
+    private_ray_head,
     subprocess_environment,
     tiny_checkpoint,
     write_clip_tree,
@@ -39,12 +35,6 @@ OBJECT_STORE_BYTES = 80 * 1024**2
 CLIPS = {"a.mp4": 3, "sub/b.mp4": 4, "sub/c.mp4": 2, "d.mp4": 3}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("ray_batch")
@@ -56,47 +46,13 @@ def ray_temp_dir():
     # Ray's socket paths must stay short, and each cluster gets its own folder.
     folder = tempfile.mkdtemp(prefix="aiosray")
     yield folder
-    subprocess.run(["rm", "-rf", folder], check=False)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
-def head_node(ray_temp_dir):
-    """`ray start --head` on 127.0.0.1 in its own session; stopped by signalling only that
-    session, so no other Ray on this machine is touched."""
-    port = _free_port()
-    command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-               "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
-               "--num-gpus", "0", "--object-store-memory", str(OBJECT_STORE_BYTES),
-               "--include-dashboard", "false", "--disable-usage-stats",
-               "--temp-dir", ray_temp_dir]
-    process = subprocess.Popen(command, env=subprocess_environment(), cwd=REPO_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    address = f"127.0.0.1:{port}"
-    try:
-        _wait_until_up(address, process)
+def head_node():
+    with private_ray_head(num_cpus=2, object_store_bytes=OBJECT_STORE_BYTES) as address:
         yield address
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_until_up(address: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"ray start failed: {process.stderr.read().decode()[-2000:]}")
-        status = subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "status",
-                                 "--address", address], capture_output=True,
-                                env=subprocess_environment())
-        if status.returncode == 0:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"the Ray head at {address} did not come up")
 
 
 def _records(out_dir: Path) -> list[dict]:
