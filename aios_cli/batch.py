@@ -88,14 +88,14 @@ def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worke
             from aios_core.rendering.gl_context import import_pyrender
 
             import_pyrender()
-        run = Batch(jobs, out_dir)
+        run = Batch(jobs, out_dir, settings)
         if quiet:
-            progress = run.run(settings, engine)
+            progress = run.run(engine)
         else:
             from aios_cli.batch_display import live_display
 
             with live_display(console, run.progress):
-                progress = run.run(settings, engine)
+                progress = run.run(engine)
     if not quiet:
         from aios_cli.batch_display import print_summary
 

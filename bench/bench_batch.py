@@ -62,7 +62,7 @@ def batch_seconds(inputs: list[Path], settings: BatchSettings, engine: EngineOpt
                   work: Path) -> float:
     out = Path(tempfile.mkdtemp(dir=work, prefix="batch"))
     started = time.perf_counter()
-    progress = Batch(plan_clips(inputs), out).run(settings, engine)
+    progress = Batch(plan_clips(inputs), out, settings).run(engine)
     assert progress.done == len(inputs), progress.failures
     return time.perf_counter() - started
 

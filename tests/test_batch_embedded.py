@@ -135,3 +135,23 @@ def test_sigterm_stops_the_batch_with_143_and_nothing_half_written(tmp_path, che
     assert [record["status"] for record in manifest_lines(out)] == ["done"]
     assert (out / "long.aios.partial.npz").is_file() and not (out / "long.aios.npz").exists()
     assert not leftover_temporary_files(out)
+
+
+def test_render_and_exports_are_written_next_to_the_results(tmp_path, checkpoint,
+                                                            smplx_model_dir):
+    from aios_core.io.results_file import load_results
+    from aios_core.video import MediaReader
+
+    clips = write_clip_tree(tmp_path / "clips", {"take/one.mp4": 2})
+    out = tmp_path / "out"
+    code, output = batch(clips, "--out", out, "--checkpoint", checkpoint, "--render",
+                         "--export", "npz", "--smplx-dir", smplx_model_dir, *COMMON_OPTIONS)
+    assert code == 0, output
+    (record,) = manifest_lines(out)
+    tracks = load_results(out / "take" / "one.aios.npz").track_ids()
+    assert len(tracks) >= 2  # one motion file per tracked person
+    assert record["outputs"] == ["take/one.aios.npz", "take/one.aios.json",
+                                 "take/one.overlay.mp4",
+                                 *(f"take/one_track{track}.npz" for track in tracks)]
+    assert len(list(MediaReader(out / "take" / "one.overlay.mp4"))) == 2
+    assert all((out / path).is_file() for path in record["outputs"])

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from aios_core.batch.inputs import BatchInputError, plan_clips
+from aios_core.batch.jobs import BatchSettings
 from aios_core.batch.manifest import DONE, FAILED, BatchManifest, ClipRecord
 from tests.synthetic_media import frame_image, write_video
 
@@ -80,7 +81,13 @@ def test_the_manifest_survives_a_torn_line_and_keeps_the_latest_record(tmp_path)
         stream.write('{"input": "/torn", "sta')  # a crash in the middle of a write
     reopened = BatchManifest(tmp_path / "out")
     assert list(reopened.records) == [job.key]
-    assert reopened.is_finished(job)
     assert manifest.path.read_text().count("\n") == 1  # compacted: one line per clip
+    assert reopened.is_finished(job, BatchSettings())
+    # Asking for more than was made (an overlay, an export) makes the clip unfinished.
+    assert not reopened.is_finished(job, BatchSettings(render=True))
+    assert not reopened.is_finished(job, BatchSettings(exports=("bvh",)))
+    (tmp_path / "out" / "v_track1.bvh").write_bytes(b"x")
+    reopened.commit(ClipRecord(job.key, DONE, ["v.aios.npz", "v_track1.bvh"]))
+    assert reopened.is_finished(job, BatchSettings(exports=("bvh",)))
     (tmp_path / "out" / "v.aios.npz").unlink()
-    assert not BatchManifest(tmp_path / "out").is_finished(job)  # an output went missing
+    assert not BatchManifest(tmp_path / "out").is_finished(job, BatchSettings())  # one is gone

@@ -100,12 +100,12 @@ def test_a_node_killed_mid_batch_loses_and_duplicates_no_clip(workspace, ray_tem
             cluster.add_node(**node_args)  # the replacement machine joins
 
     try:
-        run = Batch(plan_clips([clips]), tmp_path / "out")
-        commit = run.progress.on_record
-        run.progress.on_record = kill_the_node_after_the_first_clip
         settings = BatchSettings(checkpoint=str(checkpoint), device="cpu", threshold=0.0,
                                  batch_size=2, num_people=2)
-        progress = run.run(settings, EngineOptions(ray_address=cluster.address, workers=2,
+        run = Batch(plan_clips([clips]), tmp_path / "out", settings)
+        commit = run.progress.on_record
+        run.progress.on_record = kill_the_node_after_the_first_clip
+        progress = run.run(EngineOptions(ray_address=cluster.address, workers=2,
                                                    cpus_per_worker=1))
     finally:
         ray.shutdown()
