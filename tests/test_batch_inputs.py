@@ -91,3 +91,21 @@ def test_the_manifest_survives_a_torn_line_and_keeps_the_latest_record(tmp_path)
     assert reopened.is_finished(job, BatchSettings(exports=("bvh",)))
     (tmp_path / "out" / "v.aios.npz").unlink()
     assert not BatchManifest(tmp_path / "out").is_finished(job, BatchSettings())  # one is gone
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["{tmp}/absent.mp4"], "aios batch: input not found: {tmp}/absent.mp4"),
+    (["{tmp}/v.mp4", "--export", "gif"], "Invalid value for '--export': unknown format 'gif'"),
+    (["{tmp}/v.mp4", "--checkpoint", "{tmp}/none.pth"], "aios batch: AiOS checkpoint not found"),
+])
+def test_usage_errors_exit_2_before_any_worker_starts(tmp_path, arguments, message):
+    from click.testing import CliRunner
+
+    from aios_cli.main import cli
+
+    write_video(tmp_path / "v.mp4", 2)
+    arguments = [a.format(tmp=tmp_path) for a in arguments]
+    result = CliRunner().invoke(cli, ["batch", *arguments, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert message.format(tmp=tmp_path) in result.output
+    assert not (tmp_path / "out" / "batch_manifest.jsonl").exists()
