@@ -79,7 +79,9 @@ def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worke
         side_view=side_view, exports=exports,
     )
     engine = EngineOptions(ray_address, workers, gpus_per_worker, cpus_per_worker)
-    with reported_errors("batch", (AssetNotFoundError, ValueError),
+    from aios_core.rendering.gl_backend import RendererUnavailableError
+
+    with reported_errors("batch", (AssetNotFoundError, RendererUnavailableError, ValueError),
                          "finished clips are recorded; rerun the same command to resume"):
         jobs = plan_clips(inputs)
         # Fail before any worker starts: missing files, no working GL for --render.
