@@ -25,5 +25,5 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
         "$PY" -m pip install "${AIOS_TORCH:-torch==2.13.0}"
     fi
 fi
-"$PY" -m pip install -e ".[dev]"
+"$PY" -m pip install -e ".[dev,ray]"   # ray: `aios batch --ray` and its tests
 echo "aios installed. Check your set-up with: aios doctor"

@@ -79,7 +79,9 @@ def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worke
         side_view=side_view, exports=exports,
     )
     engine = EngineOptions(ray_address, workers, gpus_per_worker, cpus_per_worker)
-    with reported_errors("batch", (AssetNotFoundError, ValueError),
+    from aios_core.rendering.gl_backend import RendererUnavailableError
+
+    with reported_errors("batch", (AssetNotFoundError, RendererUnavailableError, ValueError),
                          "finished clips are recorded; rerun the same command to resume"):
         jobs = plan_clips(inputs)
         # Fail before any worker starts: missing files, no working GL for --render.
@@ -88,14 +90,14 @@ def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worke
             from aios_core.rendering.gl_context import import_pyrender
 
             import_pyrender()
-        run = Batch(jobs, out_dir)
+        run = Batch(jobs, out_dir, settings)
         if quiet:
-            progress = run.run(settings, engine)
+            progress = run.run(engine)
         else:
             from aios_cli.batch_display import live_display
 
             with live_display(console, run.progress):
-                progress = run.run(settings, engine)
+                progress = run.run(engine)
     if not quiet:
         from aios_cli.batch_display import print_summary
 

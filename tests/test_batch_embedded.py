@@ -4,6 +4,10 @@ file, a broken clip, a rerun, an interrupted run resumed."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -16,6 +20,7 @@ from tests.batch_clips import (
     COMMON_OPTIONS,
     assert_same_results,
     leftover_temporary_files,
+    subprocess_environment,
     tiny_checkpoint,
     write_clip_tree,
 )
@@ -57,10 +62,10 @@ def test_a_folder_with_a_broken_clip_and_its_rerun(tmp_path, checkpoint):
     code, output = batch(clips, "--out", out, "--checkpoint", checkpoint, "--workers", "2",
                          *COMMON_OPTIONS)
     assert code == 3, output
-    assert output.strip() == (f"aios batch: failed: {clips.resolve() / 'day2' / 'broken.mp4'}: "
-                              f"not a readable video or image: {clips.resolve()}/day2/broken.mp4"
-                              " ([Errno 1094995529] Invalid data found when processing input: "
-                              f"'{clips.resolve()}/day2/broken.mp4')")
+    broken = clips.resolve() / "day2" / "broken.mp4"
+    assert output.strip() == (f"aios batch: failed: {broken}: cannot read {broken} as a video or "
+                              "image: the data is not a video FFmpeg can read (damaged, or not a "
+                              "video)")
     records = {record["input"]: record for record in manifest_lines(out)}
     assert len(records) == 3
     done = records[str(clips.resolve() / "day2" / "b.mp4")]
@@ -110,3 +115,43 @@ def test_an_interrupted_batch_resumes_the_clip_it_stopped_in(tmp_path, checkpoin
     plain_run(clips / "long.mp4", tmp_path / "long.npz", checkpoint)
     assert_same_results(out / "long.aios.npz", tmp_path / "long.npz")
     assert {r["status"] for r in manifest_lines(out)} == {"done"} and len(manifest_lines(out)) == 2
+
+
+def test_sigterm_stops_the_batch_with_143_and_nothing_half_written(tmp_path, checkpoint):
+    clips = write_clip_tree(tmp_path / "clips", {"long.mp4": 150, "short.mp4": 2})
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aios_cli", "batch", str(clips), "--out", str(out),
+         "--checkpoint", str(checkpoint), "--workers", "1", *COMMON_OPTIONS],
+        env=subprocess_environment(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / MANIFEST_NAME).is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the short clip is recorded while the long one is being inferred
+    process.send_signal(signal.SIGTERM)
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 143, errors
+    assert errors.strip().splitlines()[-1] == (
+        "aios batch: interrupted; finished clips are recorded; rerun the same command to resume")
+    assert [record["status"] for record in manifest_lines(out)] == ["done"]
+    assert (out / "long.aios.partial.npz").is_file() and not (out / "long.aios.npz").exists()
+    assert not leftover_temporary_files(out)
+
+
+def test_render_and_exports_are_written_next_to_the_results(tmp_path, checkpoint,
+                                                            smplx_model_dir):
+    from aios_core.io.results_file import load_results
+    from aios_core.video import MediaReader
+
+    clips = write_clip_tree(tmp_path / "clips", {"take/one.mp4": 2})
+    out = tmp_path / "out"
+    code, output = batch(clips, "--out", out, "--checkpoint", checkpoint, "--render",
+                         "--export", "npz", "--smplx-dir", smplx_model_dir, *COMMON_OPTIONS)
+    assert code == 0, output
+    (record,) = manifest_lines(out)
+    tracks = load_results(out / "take" / "one.aios.npz").track_ids()
+    assert len(tracks) >= 2  # one motion file per tracked person
+    assert record["outputs"] == ["take/one.aios.npz", "take/one.aios.json",
+                                 "take/one.overlay.mp4",
+                                 *(f"take/one_track{track}.npz" for track in tracks)]
+    assert len(list(MediaReader(out / "take" / "one.overlay.mp4"))) == 2
+    assert all((out / path).is_file() for path in record["outputs"])

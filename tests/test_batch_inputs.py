@@ -7,6 +7,7 @@ import json
 import pytest
 
 from aios_core.batch.inputs import BatchInputError, plan_clips
+from aios_core.batch.jobs import BatchSettings
 from aios_core.batch.manifest import DONE, FAILED, BatchManifest, ClipRecord
 from tests.synthetic_media import frame_image, write_video
 
@@ -80,7 +81,31 @@ def test_the_manifest_survives_a_torn_line_and_keeps_the_latest_record(tmp_path)
         stream.write('{"input": "/torn", "sta')  # a crash in the middle of a write
     reopened = BatchManifest(tmp_path / "out")
     assert list(reopened.records) == [job.key]
-    assert reopened.is_finished(job)
     assert manifest.path.read_text().count("\n") == 1  # compacted: one line per clip
+    assert reopened.is_finished(job, BatchSettings())
+    # Asking for more than was made (an overlay, an export) makes the clip unfinished.
+    assert not reopened.is_finished(job, BatchSettings(render=True))
+    assert not reopened.is_finished(job, BatchSettings(exports=("bvh",)))
+    (tmp_path / "out" / "v_track1.bvh").write_bytes(b"x")
+    reopened.commit(ClipRecord(job.key, DONE, ["v.aios.npz", "v_track1.bvh"]))
+    assert reopened.is_finished(job, BatchSettings(exports=("bvh",)))
     (tmp_path / "out" / "v.aios.npz").unlink()
-    assert not BatchManifest(tmp_path / "out").is_finished(job)  # an output went missing
+    assert not BatchManifest(tmp_path / "out").is_finished(job, BatchSettings())  # one is gone
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["{tmp}/absent.mp4"], "aios batch: input not found: {tmp}/absent.mp4"),
+    (["{tmp}/v.mp4", "--export", "gif"], "Invalid value for '--export': unknown format 'gif'"),
+    (["{tmp}/v.mp4", "--checkpoint", "{tmp}/none.pth"], "aios batch: AiOS checkpoint not found"),
+])
+def test_usage_errors_exit_2_before_any_worker_starts(tmp_path, arguments, message):
+    from click.testing import CliRunner
+
+    from aios_cli.main import cli
+
+    write_video(tmp_path / "v.mp4", 2)
+    arguments = [a.format(tmp=tmp_path) for a in arguments]
+    result = CliRunner().invoke(cli, ["batch", *arguments, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert message.format(tmp=tmp_path) in result.output
+    assert not (tmp_path / "out" / "batch_manifest.jsonl").exists()

@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from aios_core.batch.jobs import ClipJob
+from aios_core.batch.jobs import BatchSettings, ClipJob, export_path, render_path
 from aios_core.io.atomic import atomic_write_bytes
 
 MANIFEST_NAME = "batch_manifest.jsonl"
@@ -53,11 +53,16 @@ class BatchManifest:
         text = "".join(_line(record) for record in self.records.values())
         atomic_write_bytes(self.path, lambda stream: stream.write(text.encode()))
 
-    def is_finished(self, job: ClipJob) -> bool:
-        """Done in an earlier run, and every output it listed is still there."""
+    def is_finished(self, job: ClipJob, settings: BatchSettings) -> bool:
+        """Done in an earlier run, every output it listed still there, and among them the
+        overlay and exports ``settings`` now ask for (a rerun may add ``--render``)."""
         record = self.records.get(job.key)
-        return (record is not None and record.status == DONE
-                and all((self.out_dir / output).exists() for output in record.outputs))
+        if record is None or record.status != DONE:
+            return False
+        if not all((self.out_dir / output).exists() for output in record.outputs):
+            return False
+        return all(_written(record.outputs, path.relative_to(self.out_dir).as_posix())
+                   for path in _asked_extras(self.out_dir, job, settings))
 
     def commit(self, record: ClipRecord) -> None:
         """Append ``record`` durably (one write, fsync)."""
@@ -69,6 +74,18 @@ class BatchManifest:
         finally:
             os.close(handle)
         self.records[record.input] = record
+
+
+def _asked_extras(out_dir: Path, job: ClipJob, settings: BatchSettings) -> list[Path]:
+    extras = [render_path(out_dir, job)] if settings.render else []
+    return extras + [export_path(out_dir, job, file_format) for file_format in settings.exports]
+
+
+def _written(outputs: list[str], wanted: str) -> bool:
+    """``wanted`` is among ``outputs``, or its per-person files ``<stem>_track<ID>.<ext>``."""
+    stem, suffix = os.path.splitext(wanted)
+    return wanted in outputs or any(
+        output.startswith(f"{stem}_track") and output.endswith(suffix) for output in outputs)
 
 
 def _line(record: ClipRecord) -> str:

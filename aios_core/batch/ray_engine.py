@@ -5,7 +5,11 @@ spread over the nodes) holds the network; each clip is one actor task, at most t
 per actor so its GPU stays busy while the other clip decodes or writes. The driver only keeps
 every actor fed, one new clip whenever one of its clips finishes, and writes the manifest.
 Ray restarts an actor whose process or node died (``max_restarts``) and re-runs the clips it
-held (``max_task_retries``); a re-run resumes the clip's own inference checkpoint. Decode,
+held (``max_task_retries``, unbounded: a dead node's address keeps refusing until Ray notices
+the death, and each refusal would use up a bounded count); a re-run resumes the clip's own
+inference checkpoint. A clip whose worker died under it ``MAX_ATTEMPTS`` times (a clip that
+crashes its decoder, say) is recorded as failed instead: each start is counted in a file under
+``DIR/.aios_batch_attempts``, which every node sees. Decode,
 tracking, writing and rendering run inside the actor, next to its GPU, so per clip only the
 job and its record (under 1 kB each) cross the object store, never frames.
 
@@ -14,6 +18,7 @@ Inputs, DIR and the checkpoint must be at the same paths on every node (a shared
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import deque
@@ -25,8 +30,10 @@ from aios_core.batch.jobs import BatchSettings, ClipJob
 from aios_core.batch.manifest import FAILED, ClipRecord
 from aios_core.batch.progress import BatchProgress
 from aios_core.errors import AiosError
+from aios_core.io.atomic import atomic_write_bytes
 
-TASK_RETRIES = 3  # re-runs of a clip whose actor died, before it is recorded as failed
+MAX_ATTEMPTS = 3  # starts of a clip whose worker keeps dying, before it is recorded as failed
+ATTEMPTS_DIR = ".aios_batch_attempts"
 _POLL_S = 0.2
 _STOP_GRACE_S = 30.0
 
@@ -40,12 +47,23 @@ class ClipActor:
 
     def __init__(self, settings: BatchSettings, out_dir: str, name: str, device: str) -> None:
         self.processor = ClipProcessor(settings, Path(out_dir), name, device)
+        self.attempts_dir = Path(out_dir) / ATTEMPTS_DIR
 
     def ready(self) -> str:
         return self.processor.name
 
     def process(self, job: ClipJob) -> ClipRecord:
-        return self.processor.process(job)
+        counter = self.attempts_dir / hashlib.sha1(job.key.encode()).hexdigest()
+        earlier = int(counter.read_text()) if counter.is_file() else 0
+        if earlier >= MAX_ATTEMPTS:
+            counter.unlink(missing_ok=True)
+            return ClipRecord(job.key, FAILED, worker=self.processor.name,
+                              error=f"its worker died under it {earlier} times")
+        atomic_write_bytes(counter, lambda stream: stream.write(str(earlier + 1).encode()))
+        try:
+            return self.processor.process(job)
+        finally:  # finished, failed or stopped on request: its worker did not die
+            counter.unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Clips in progress save their checkpoints at their next batch and end."""
@@ -82,7 +100,7 @@ def run_on_ray(jobs: list[ClipJob], settings: BatchSettings, out_dir: Path, work
     _check_resources(workers, gpus_per_worker, cpus_per_worker)
     actor_class = ray.remote(ClipActor).options(
         num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_restarts=-1,
-        max_task_retries=TASK_RETRIES, max_concurrency=CLIPS_AT_ONCE + 1,  # + 1 for stop()
+        max_task_retries=-1, max_concurrency=CLIPS_AT_ONCE + 1,  # + 1 for stop()
         scheduling_strategy="SPREAD",
     )
     device = "cuda" if gpus_per_worker > 0 else "cpu"
@@ -113,7 +131,7 @@ def run_on_ray(jobs: list[ClipJob], settings: BatchSettings, out_dir: Path, work
                 index, job = in_flight.pop(ref)
                 try:
                     record = ray.get(ref)
-                except RayError as error:  # its actor died more often than Ray retries
+                except RayError as error:  # e.g. its actor could not be restarted
                     record = ClipRecord(job.key, FAILED, worker=names[index],
                                         error=f"its Ray worker failed: {_cause(error)}")
                 progress.frames_done(record.frames)

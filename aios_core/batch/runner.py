@@ -23,15 +23,17 @@ class EngineOptions:
 class Batch:
     """The clips of one `aios batch` command and what earlier runs already finished."""
 
-    def __init__(self, jobs: list[ClipJob], out_dir: Path) -> None:
+    def __init__(self, jobs: list[ClipJob], out_dir: Path, settings: BatchSettings) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.manifest = BatchManifest(self.out_dir)
-        self.todo = [job for job in jobs if not self.manifest.is_finished(job)]
+        self.settings = settings
+        self.todo = [job for job in jobs if not self.manifest.is_finished(job, settings)]
         self.progress = BatchProgress(total=len(jobs), skipped=len(jobs) - len(self.todo),
                                       on_record=self.manifest.commit)
 
-    def run(self, settings: BatchSettings, engine: EngineOptions) -> BatchProgress:
+    def run(self, engine: EngineOptions) -> BatchProgress:
+        settings = self.settings
         if not self.todo:
             return self.progress
         if engine.ray_address is None:
