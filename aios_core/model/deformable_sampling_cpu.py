@@ -31,6 +31,11 @@ try:
     import numba
     from numba import types
     from numba.extending import intrinsic
+
+    # Numba's own thread pool: its OpenMP layer shares libgomp with torch, and setting Numba's
+    # thread count there changed torch's (1 -> 2 threads), which reorders torch's own sums and
+    # so changed later results by an ulp depending on what ran before.
+    numba.config.THREADING_LAYER = "workqueue"
 except ImportError:  # the grid_sample path is used instead
     numba = None
 
