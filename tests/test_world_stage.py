@@ -163,3 +163,24 @@ def test_skeleton_points_equal_the_body_models_joints(model):
     rows = observe(world).results.detections
     np.testing.assert_allclose(SkeletonPoints(model)(rows), body_joints(model, rows)[:, :66],
                                atol=1e-5)
+
+
+def test_a_translating_camera_gets_a_warning_and_never_fails(model, joints):
+    """Near and far halves of the view slide by different amounts (parallax): no single
+    rotation explains them, so the stage warns and still answers."""
+    world = make_world(model, frames=12, num_people=1, seed=6)
+    observation = observe(world, ObservationNoise(seed=6, miss_probability=0))
+    background = render_frames(replace(world, people=[]), seed=6, margin_px=40)[0]
+    width, height = world.camera.image_size_wh
+    frames = []
+    for k in range(world.num_frames):
+        frame = background.copy()
+        frame[height // 2:] = np.roll(background[height // 2:], 12 * k, axis=1)  # near ground
+        frames.append(frame)
+    grounded, report = add_world_frame(observation.results, joints,
+                                       WorldOptions(focal_px=world.camera.focal_px,
+                                                    camera="rotating"), frames)
+    assert report.camera_mode == "rotating", report.motion.rotation_inlier_fraction
+    assert any("seems to move, not only turn" in w and "approximate" in w
+               for w in report.warnings), (report.motion.rotation_inlier_fraction, report.warnings)
+    assert grounded.num_detections == observation.results.num_detections
