@@ -11,6 +11,7 @@ from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import letterbox
 from aios_core.pipeline.run import RunOptions, run_pipeline
 from aios_core.video import MediaReader
+from aios_core.world.stage import WorldOptions
 from tests.fake_predictor import CrossingPeople
 
 SIZES_WH = [(64, 48), (48, 64), (80, 40)]
@@ -39,9 +40,10 @@ def folder(tmp_path):
 def test_each_frame_keeps_its_size_and_camera_and_all_frames_render(folder, smplx_model_dir,
                                                                      tmp_path):
     options = RunOptions(folder, results_path=tmp_path / "r.npz",
-                         render_path=tmp_path / "imgs.mp4")
+                         render_path=tmp_path / "imgs.mp4", world=WorldOptions())
     meshes = MeshMaker(EmbeddedSMPLX.from_model_folder(smplx_model_dir))
-    run_pipeline(options, SizedPeople(64, 48, len(SIZES_WH)), meshes)
+    summary = run_pipeline(options, SizedPeople(64, 48, len(SIZES_WH)), meshes)
+    assert any(w.startswith("no floor found") for w in summary.warnings)  # random bodies
     results = load_results(tmp_path / "r.npz")
     assert results.image_size_wh_per_frame.tolist() == [list(s) for s in SIZES_WH]
     assert results.principal_point_px_per_frame.tolist() == [[w / 2, h / 2] for w, h in SIZES_WH]

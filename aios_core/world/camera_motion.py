@@ -123,8 +123,9 @@ def estimate_rotation(
         grey = _grey(rgb, scale)
         mask = _background_mask(grey.shape, boxes_per_frame[k], scale)
         if prev is not None:
-            pair = _pair_rotation(prev, grey, prev_mask, mask, focal_px_per_frame[k] * scale,
-                                  principal_point_px_per_frame[k] * scale)
+            pair = None if prev.shape != grey.shape else _pair_rotation(  # mixed image sizes
+                prev, grey, prev_mask, mask, focal_px_per_frame[k] * scale,
+                principal_point_px_per_frame[k] * scale)
             if pair is None:
                 unreliable += 1
                 step = np.eye(3)
