@@ -78,11 +78,13 @@ def floor_candidates(feet: FootPoints, up: np.ndarray) -> np.ndarray:
 FOOTPRINT_GAP_S = 0.12  # a longer gap in a foot's planted frames starts a new footprint
 
 
-def footprints(feet: FootPoints, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def footprints(
+    feet: FootPoints, candidates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Average the sole points of each foot over each run of planted frames.
 
-    Returns (M, 3, 3) footprint sole points and (M,) their track ids."""
-    prints, tracks = [], []
+    Returns (M, 3, 3) footprint sole points, (M,) their track ids and (M,) frames averaged."""
+    prints, tracks, counts = [], [], []
     for track in np.unique(feet.track_id):
         rows = np.flatnonzero(feet.track_id == track)
         rows = rows[np.argsort(feet.time_s[rows], kind="stable")]
@@ -94,6 +96,7 @@ def footprints(feet: FootPoints, candidates: np.ndarray) -> tuple[np.ndarray, np
             for run in np.split(planted, breaks):
                 prints.append(feet.points_m[run, foot].mean(0))
                 tracks.append(track)
+                counts.append(len(run))
     if not prints:
-        return np.zeros((0, 3, 3)), np.zeros(0, np.int64)
-    return np.stack(prints), np.array(tracks)
+        return np.zeros((0, 3, 3)), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.stack(prints), np.array(tracks), np.array(counts)

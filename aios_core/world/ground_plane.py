@@ -77,16 +77,20 @@ def _ransac(points: np.ndarray, body_up: np.ndarray, rng) -> np.ndarray:
     return best
 
 
-def _per_person_fit(points: np.ndarray, track: np.ndarray, body_up: np.ndarray):
-    """Common normal and each person's offset from (M, P, 3) footprints of ``track`` (M,)."""
+def _per_person_fit(points: np.ndarray, track: np.ndarray, weight: np.ndarray,
+                    body_up: np.ndarray):
+    """Common normal and each person's offset from (M, P, 3) footprints of ``track`` (M,),
+    each weighted by the frames it averages (its error variance falls as 1 / frames)."""
     scatter = np.zeros((3, 3))
     means = {}
     for person in np.unique(track):
-        own = points[track == person].reshape(-1, 3)
-        means[person] = own.mean(0)
+        mine = track == person
+        own = points[mine].reshape(-1, 3)
+        own_weight = np.repeat(weight[mine], points.shape[1])
+        means[person] = np.average(own, axis=0, weights=own_weight)
         centred = own - means[person]
-        scatter += centred.T @ centred
-    count = points.shape[0] * points.shape[1]
+        scatter += (centred * own_weight[:, None]).T @ centred
+    count = weight.sum() * points.shape[1]
     scatter += count * PRIOR_SPREAD_M**2 * (np.eye(3) - np.outer(body_up, body_up))
     normal = np.linalg.eigh(scatter)[1][:, 0]
     if normal @ body_up < 0:
@@ -96,11 +100,13 @@ def _per_person_fit(points: np.ndarray, track: np.ndarray, body_up: np.ndarray):
 
 
 def fit_floor(
-    footprints_m: np.ndarray, track_id: np.ndarray, body_up: np.ndarray, seed: int = 0
+    footprints_m: np.ndarray, track_id: np.ndarray, frames: np.ndarray, body_up: np.ndarray,
+    seed: int = 0,
 ) -> FloorPlane:
     """(M, P, 3) sole points of M footprints (reference camera frame), each footprint's person
-    (M,), the people's mean up (3,) -> the floor plane."""
+    (M,) and number of frames averaged (M,), the people's mean up (3,) -> the floor plane."""
     footprints_m = np.asarray(footprints_m, np.float64)
+    frames = np.asarray(frames, np.float64)
     if len(footprints_m) < MIN_FOOTPRINTS:
         raise NoFloorFound(f"only {len(footprints_m)} footprints of planted feet")
     best = _ransac(footprints_m, body_up, np.random.default_rng(seed))
@@ -108,20 +114,22 @@ def fit_floor(
         raise NoFloorFound(f"no plane holds {MIN_INLIER_FRACTION:.0%} of the "
                            f"{len(footprints_m)} footprints of planted feet")
     for _ in range(3):  # refit; re-select the footprints on their person's plane
-        normal, offsets = _per_person_fit(footprints_m[best], track_id[best], body_up)
+        normal, offsets = _per_person_fit(footprints_m[best], track_id[best], frames[best],
+                                          body_up)
         offset = np.array([offsets.get(t, np.nan) for t in track_id])
         relative = np.abs(footprints_m.mean(1) @ normal + offset) / offset
         kept = relative < RELATIVE_INLIER
         if kept.sum() < MIN_FOOTPRINTS:
             break
         best = kept
-    normal, offsets = _per_person_fit(footprints_m[best], track_id[best], body_up)
+    normal, offsets = _per_person_fit(footprints_m[best], track_id[best], frames[best], body_up)
     if not _tilt_ok(normal, body_up):
         raise NoFloorFound("the feet's plane is tilted against the people's upright bodies")
     heights = np.array([offsets[t] for t in track_id[best]])
     if (heights <= 0).any():
         raise NoFloorFound("the feet's plane does not lie below the camera")
-    height = float(np.exp(np.log(heights).mean()))  # weighted by footprints per person
+    # Geometric mean over people, each weighted by the frames its footprints average.
+    height = float(np.exp(np.average(np.log(heights), weights=frames[best])))
     residual = footprints_m[best] @ normal + heights[:, None]
     return FloorPlane(normal, height, int(best.sum()), len(footprints_m),
                       float(np.sqrt(np.mean(residual**2))))
