@@ -117,3 +117,14 @@ def test_bad_camera_options_are_one_line_before_any_work(arguments, message, tmp
         assert result.exit_code == 2
         assert result.output.strip().startswith(expected) and len(
             result.output.strip().splitlines()) == 1
+
+
+def test_floor_without_render_is_refused_before_any_work(scene, tmp_path):
+    from aios_core.pipeline.run import RunOutputError, check_run_inputs
+
+    _, _, clip = scene
+    options = RunOptions(clip, results_path=tmp_path / "r.npz", world=WorldOptions(),
+                         render_floor=True)
+    with pytest.raises(RunOutputError, match="--floor draws the floor grid in the overlay: "
+                                             "add --render OUT"):
+        check_run_inputs(options)
