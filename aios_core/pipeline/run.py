@@ -27,9 +27,11 @@ from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
+from aios_core.pipeline.world_pass import smooth_in_world, world_pass
 from aios_core.tracking import TrackerConfig
 from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
 from aios_core.video.writer import check_video_output_path
+from aios_core.world.stage import WorldOptions
 
 Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]
 
@@ -56,6 +58,8 @@ class RunOptions:
     # bounds what such a kill loses on a slow CPU run.
     checkpoint_every_s: float = 60.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    world: WorldOptions | None = None  # the world stage (needs the body model); None: skip it
+    render_floor: bool = False  # draw the fitted floor grid in the overlay
 
     def resolved_results_path(self) -> Path:
         if self.results_path is not None:
@@ -74,6 +78,8 @@ class RunSummary:
     resumed_from_frame: int
     decode_error: str | None
     seconds: dict[str, float]
+    world_note: str | None = None  # the world stage's camera choice and focal length
+    warnings: list[str] = field(default_factory=list)
 
 
 def partial_path(results_path: Path) -> Path:
@@ -131,6 +137,8 @@ def _infer(
 def check_run_inputs(options: RunOptions) -> MediaInfo:
     """Fail fast, before any model is loaded: unreadable input, an output that would overwrite
     the input or another output, unwritable outputs, an unsupported video container."""
+    if options.world is not None:
+        options.world.check()
     info = _reader(options, skip=0).info
     results_path = options.resolved_results_path()
     outputs = {
@@ -144,6 +152,8 @@ def check_run_inputs(options: RunOptions) -> MediaInfo:
     if options.render_path is not None:
         check_video_output_path(Path(options.render_path))
         check_writable_file(Path(options.render_path), "video")
+    if options.render_floor and options.render_path is None:
+        raise RunOutputError("--floor draws the floor grid in the overlay: add --render OUT")
     return info
 
 
@@ -223,17 +233,29 @@ def _finish(
 ) -> RunSummary:
     """Tracking, smoothing, the results file, the overlay and the run summary."""
     started = time.perf_counter()
+    with_world = options.world is not None and meshes is not None
     results: RunResults = track_and_smooth(
-        log.to_results(), options.start_frame, options.tracker, options.smooth_strength
+        log.to_results(), options.start_frame, options.tracker,
+        0.0 if with_world else options.smooth_strength,  # with a world: smoothed there
     )
-    save_results(results, results_path)
     seconds["tracking"] = time.perf_counter() - started
+    warnings, world_note = [], None
+    if with_world:
+        started = time.perf_counter()
+        results, report = world_pass(results, meshes, options.world, Path(options.input_path))
+        results = smooth_in_world(results, meshes, options.smooth_strength)
+        world_note = f"camera {report.camera_note}; focal: {report.focal.describe()}"
+        warnings += report.warnings
+        seconds["world"] = time.perf_counter() - started
+    if options.render_floor and results.world is None:
+        warnings.append("no fitted floor to draw: the overlay has no floor grid")
+    save_results(results, results_path)
 
     if options.render_path is not None:
         started = time.perf_counter()
         render_overlay(
             _reader(options, skip=0), results, meshes, Path(options.render_path),
-            options.side_view, on_render_frame,
+            options.side_view, on_render_frame, floor=options.render_floor,
         )
         seconds["render"] = time.perf_counter() - started
 
@@ -247,6 +269,8 @@ def _finish(
         resumed_from_frame=resumed_from,
         decode_error=decode_error,
         seconds=seconds,
+        world_note=world_note,
+        warnings=warnings,
     )
     summary_document = {**asdict(summary), "fps": results.fps, "options": asdict(options)}
     atomic_write_text(summary.summary_path, json.dumps(summary_document, indent=2, default=str))
