@@ -38,7 +38,7 @@ from aios_core.body.keypoints import SMPLX_JOINT_NAMES
 from aios_core.io.results_file import PER_DETECTION_SHAPES, RunResults
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.results import ImageResult
-from aios_core.pipeline.detections import _FROM_IMAGE_RESULT as RESULT_FIELD_TO_ATTRIBUTE
+from aios_core.person import PERSON_FIELDS
 from tests.synthetic_smplx import tpose_joints, write_synthetic_smplx
 
 # Extra-joint rows of the body model's 144 joints (55 skeleton + 5 face, then the feet).
@@ -376,7 +376,7 @@ def _image_result(rows: list[dict], camera: CameraTruth, assumed: float) -> Imag
         image_size_hw=(height, width), focal_px=np.array([assumed, assumed], np.float32),
         principal_point_px=camera.principal_point_px.astype(np.float32),
         query_indices=np.arange(len(rows)),
-        **{attribute: stack(key) for key, attribute in RESULT_FIELD_TO_ATTRIBUTE.items()},
+        **{field.batched_name: stack(field.name) for field in PERSON_FIELDS},
     )
 
 
