@@ -143,6 +143,8 @@ def main() -> None:
                 order = [("baseline", baseline), ("this", REPO)]
                 for name, tree in order if round_index % 2 == 0 else order[::-1]:
                     runs[precision][name].append(_run_worker(tree, args, precision))
+                    args.out.mkdir(parents=True, exist_ok=True)  # runs so far survive a stop
+                    (args.out / "cpu_paired_partial.json").write_text(json.dumps(runs, indent=2))
                     print(f"round {round_index + 1} {precision} {name}: "
                           f"{runs[precision][name][-1]['total']:.2f} s", flush=True)
     finally:

@@ -164,3 +164,38 @@ def test_error_names_the_offending_image():
     good = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match="image 1"):
         prepare_batch([good, np.zeros((8, 8, 2), np.uint8)], "cpu")
+
+
+# Input sizes (h, w) whose official matrix carries translation terms that move single columns
+# by an ulp (OpenCV's fused multiply-add), including one whose last columns OpenCV maps one
+# by one (the tail of its vector loop); a pure-scaling warp differs there by up to 0.03.
+TIE_SIZES_HW = [(1862, 1745), (1945, 1578), (1107, 1315), (1624, 685), (1022, 849),
+                (1521, 1854), (560, 1706), (813, 1578)]
+
+
+def _check_against_opencv(size_hw, seed: int, short: int = 800, max_side: int | None = 1333):
+    rgb = _noisy_image(*size_hw, seed=seed)
+    batch = prepare_batch([rgb], "cpu", short_side_px=short, max_side_px=max_side)
+    out_h, out_w = resized_size(*size_hw, short, max_side)
+    np.testing.assert_allclose(batch.images[0].numpy(), _official_reference(rgb, out_h, out_w),
+                               atol=_opencv_tolerance(), rtol=0, err_msg=str(size_hw))
+
+
+@pytest.mark.parametrize("size_hw", TIE_SIZES_HW)
+def test_resample_matches_opencv_where_the_matrix_rounding_matters(size_hw):
+    _check_against_opencv(size_hw, seed=size_hw[1])
+
+
+def test_resample_matches_opencv_on_random_small_sizes():
+    rng = np.random.default_rng(17)
+    for _ in range(60):
+        size_hw = (int(rng.integers(5, 200)), int(rng.integers(5, 200)))
+        _check_against_opencv(size_hw, seed=size_hw[0], short=int(rng.integers(4, 120)),
+                              max_side=int(rng.integers(120, 240)))
+
+
+@pytest.mark.slow
+def test_resample_matches_opencv_on_150_random_full_sizes():
+    rng = np.random.default_rng(150)
+    for _ in range(150):
+        _check_against_opencv((int(rng.integers(20, 2000)), int(rng.integers(20, 2000))), seed=1)

@@ -7,13 +7,14 @@ then ImageNet mean/std normalisation in RGB order on 0..255 values; then the bat
 zero-padded at the bottom/right to the largest image, with a mask that is True on padding.
 
 The resampling here reproduces that warp on the target device: the source position of output
-pixel ``x`` is ``x * (w / ow)`` in float32 (no half-pixel shift, unlike ``cv2.resize``), the
-four neighbours are blended bilinearly, and neighbours past the right/bottom edge count as 0.
-The inverse scale is derived the way OpenCV derives it from the official float32 matrix and
-the blend is OpenCV's fused lerp, so the result equals OpenCV >= 4.11 (float32 sampling
-positions) to float rounding. OpenCV
-builds before 4.11 quantise the sampling position to 1/32 px, which moves single pixels by up
-to a few grey levels on noisy images; that cannot be reproduced without knowing the build.
+pixel ``x`` is about ``x * (w / ow)`` (no half-pixel shift, unlike ``cv2.resize``), the four
+neighbours are blended bilinearly, and neighbours past the right/bottom edge count as 0. The
+positions are computed as OpenCV >= 4.11 computes them (float32 coefficients of the inverted
+official matrix, tiny translation terms included, fused multiply-adds in its vector loop and
+separate roundings in the loop's tail) and the blend is OpenCV's fused lerp, so the result
+equals OpenCV's to float rounding on every input size. OpenCV builds before 4.11 quantise the
+sampling position to 1/32 px, which moves single pixels by up to a few grey levels on noisy
+images; that cannot be reproduced without knowing the build.
 """
 
 from __future__ import annotations
@@ -102,29 +103,66 @@ def as_chw_tensor(image: np.ndarray | Tensor, index: int) -> Tensor:
     )
 
 
-def _inverse_scales(in_h: int, in_w: int, out_h: int, out_w: int) -> tuple[np.float32, ...]:
-    """Source px per output px, (y, x), exactly as OpenCV inverts the official warp matrix.
+def _fma32(a: np.ndarray, b: np.ndarray | np.float32, c: np.ndarray | np.float32) -> np.ndarray:
+    """float32 a * b + c rounded once, as OpenCV's vector code computes it (the float32 product
+    is exact in float64; the sum is rounded to float64 and then to float32)."""
+    return (np.float64(b) * np.asarray(a, np.float64) + np.float64(c)).astype(np.float32)
 
-    The official matrix holds float32(out / in) on its diagonal; OpenCV inverts it in float64
-    through the determinant and samples with the float32-rounded inverse. Using in / out
-    directly would differ by an ulp for some sizes and shift whole rows of pixels slightly.
+
+def _official_inverse_warp(in_h: int, in_w: int, out_h: int, out_w: int) -> np.ndarray:
+    """The official warp matrix, inverted the way ``cv2.warpAffine`` inverts it -> (2, 3) float32.
+
+    The official code builds its matrix with ``cv2.getAffineTransform`` from three float32
+    points and casts it to float32, which leaves tiny non-zero translation terms (~1e-13);
+    OpenCV inverts in float64 through the determinant and samples with float32 coefficients.
     """
-    scale_x = float(np.float32(out_w / in_w))
-    scale_y = float(np.float32(out_h / in_h))
-    inverse_det = 1.0 / (scale_x * scale_y)
-    return np.float32(scale_x * inverse_det), np.float32(scale_y * inverse_det)
+    import cv2
+
+    src = np.float32([[in_w / 2, in_h / 2], [in_w / 2, in_h], [in_w, in_h / 2]])
+    dst = np.float32([[out_w / 2, out_h / 2], [out_w / 2, out_h], [out_w, out_h / 2]])
+    m = cv2.getAffineTransform(src, dst).astype(np.float32).astype(np.float64)
+    det = m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
+    det = 1.0 / det if det != 0 else 0.0
+    a11, a22, a12, a21 = m[1, 1] * det, m[0, 0] * det, -m[0, 1] * det, -m[1, 0] * det
+    b1 = -a11 * m[0, 2] - a12 * m[1, 2]
+    b2 = -a21 * m[0, 2] - a22 * m[1, 2]
+    return np.array([[a11, a12, b1], [a21, a22, b2]]).astype(np.float32)
+
+
+# OpenCV's warp loop maps this many output pixels per step with fused multiply-adds and the
+# remaining pixels of each row one by one with separate roundings (two 8-float AVX2 vectors).
+_OPENCV_WARP_STEP_PX = 16
+
+
+def _source_positions(inverse: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, ...]:
+    """Source x of every output column and source y of every output row, float32, computed
+    with OpenCV's operations: x = fma(a11, col, b1) in the vector part of a row, the rounded
+    product plus b1 in its tail; y = row * a22 + b2 (row terms in float32, not fused).
+
+    The official matrix has m01 = 0 exactly, so x does not depend on the row; its m10 ~ 1e-16
+    moves y by less than half an ulp except on row 0, where it can make the position a tiny
+    negative number: that samples exactly what position 0 samples (the weight rounds to 1).
+    """
+    a11, a12, b1 = inverse[0]
+    _, a22, b2 = inverse[1]
+    assert a12 == 0, "the official scaling warp has no shear"
+    cols = np.arange(out_w, dtype=np.float32)
+    vector_part = _fma32(cols, a11, b1)
+    tail = (cols * a11).astype(np.float32) + b1
+    first_tail = out_w // _OPENCV_WARP_STEP_PX * _OPENCV_WARP_STEP_PX
+    x = np.where(np.arange(out_w) >= first_tail, tail, vector_part)
+    y = (np.arange(out_h, dtype=np.float32) * a22).astype(np.float32) + b2
+    return np.maximum(x, np.float32(0)), np.maximum(y, np.float32(0))
 
 
 def _source_taps(
-    out_len: int, in_len: int, inverse_scale: np.float32, device: torch.device
+    position: np.ndarray, in_len: int, device: torch.device
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Neighbour indices and blend weight along one axis of the official scaling warp.
 
-    Returns (lower index, upper index, weight of the upper neighbour), each (out_len,).
-    Positions are computed in float32 like OpenCV's warp; an upper index equal to ``in_len``
-    points at the zero border row/column appended by the caller.
+    Returns (lower index, upper index, weight of the upper neighbour), each (out_len,); an
+    upper index equal to ``in_len`` points at the zero border row/column appended by the caller.
     """
-    position = np.arange(out_len, dtype=np.float32) * inverse_scale  # (out_len,)
     lower = np.floor(position)
     upper_weight = (position - lower).astype(np.float32)
     lower_index = np.minimum(lower.astype(np.int64), in_len)
@@ -151,9 +189,11 @@ def warp_resize(images: Tensor, height: int, width: int) -> Tensor:
     device = images.device
     # One zero row and column stand in for OpenCV's constant border.
     bordered = torch.nn.functional.pad(images, (0, 1, 0, 1))
-    inverse_y, inverse_x = _inverse_scales(in_h, in_w, height, width)
-    x0, x1, wx = _source_taps(width, in_w, inverse_x, device)
-    y0, y1, wy = _source_taps(height, in_h, inverse_y, device)
+    source_x, source_y = _source_positions(
+        _official_inverse_warp(in_h, in_w, height, width), height, width
+    )
+    x0, x1, wx = _source_taps(source_x, in_w, device)
+    y0, y1, wy = _source_taps(source_y, in_h, device)
     # Horizontal blend, then vertical: (..., H + 1, width) -> (..., height, width).
     rows = _lerp(bordered.index_select(-1, x0), bordered.index_select(-1, x1), wx)
     return _lerp(rows.index_select(-2, y0), rows.index_select(-2, y1), wy[:, None])
