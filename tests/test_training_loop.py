@@ -112,9 +112,13 @@ def test_keep_snapshots_keeps_the_newest_ema_snapshots(tmp_path) -> None:
     snapshot = torch.load(folder / "epoch_003.pth", weights_only=True)
     assert snapshot["weights"] == "ema"
     ema = load_for_resume(tmp_path / "run")["ema"]["state"]
-    name = "class_embed.0.weight"
+    name = "label_enc.weight"
     assert torch.equal(snapshot["model"][name], ema[name])
     assert not torch.equal(snapshot["model"][name], trained.network.state_dict()[name])
+    # A head shared with the decoder is averaged once, under both of its names.
+    shared = "transformer.decoder.class_embed.0.weight"
+    assert torch.equal(snapshot["model"]["class_embed.0.weight"], ema[shared])
+    assert torch.equal(snapshot["model"][shared], ema[shared])
 
 
 def check_resume_equals_uninterrupted(tmp_path, config: TrainConfig, images: int,
