@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import time
 from dataclasses import replace
 
 import pytest
@@ -194,9 +195,10 @@ def test_interrupt_inside_the_checkpoint_save_finishes_it_then_stops(tmp_path,
             self.stream = stream
 
         def write(self, data):
-            if not interrupted:  # a real SIGINT, as from a terminal, in the middle of writing
-                interrupted.append(len(data))
+            interrupted.append(len(data))
+            if len(interrupted) == 3:  # a real SIGINT, as from a terminal, mid-file
                 os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the signal's Python handler runs here, inside torch.save
             return self.stream.write(data)
 
         def __getattr__(self, name):
@@ -207,7 +209,7 @@ def test_interrupt_inside_the_checkpoint_save_finishes_it_then_stops(tmp_path,
     config = replace(QUICK, epochs=1, samples_per_epoch=1, use_ema=False)
     with pytest.raises(KeyboardInterrupt):
         train(job(tmp_path, RandomImageSet(1), config))
-    assert interrupted
+    assert len(interrupted) > 3
     monkeypatch.setattr(checkpointing.torch, "save", real_save)
     saved = load_for_resume(tmp_path / "run")  # complete and readable
     assert saved["progress"] == {"epoch": 1, "step_in_epoch": 0, "global_step": 1}
