@@ -99,6 +99,7 @@ def test_model_config_and_short_side_train_a_small_architecture_and_ctrl_c_in_th
     as that architecture."""
     import os
     import signal
+    import time
 
     import torch
 
@@ -107,15 +108,24 @@ def test_model_config_and_short_side_train_a_small_architecture_and_ctrl_c_in_th
 
     write_training_source(tmp_path / "data", "agora", images=1, persons=1)
     (tmp_path / "tiny.toml").write_text(TINY_TOML)
-    real_save, sizes = torch.save, []
+    real_save, writes = torch.save, []
 
-    def interrupting_save(content, stream):
-        if not sizes:
-            os.kill(os.getpid(), signal.SIGINT)  # arrives while the save runs
-        real_save(content, stream)
-        sizes.append(stream.tell())
+    class InterruptingStream:
+        def __init__(self, stream):
+            self.stream = stream
 
-    monkeypatch.setattr(checkpointing.torch, "save", interrupting_save)
+        def write(self, data):
+            writes.append(len(data))
+            if len(writes) == 3:  # Ctrl-C in the middle of the first checkpoint
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # its Python handler runs here, inside torch.save
+            return self.stream.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+
+    monkeypatch.setattr(checkpointing.torch, "save",
+                        lambda content, stream: real_save(content, InterruptingStream(stream)))
     result = invoke("--stage", "finetune", "--data-root", str(tmp_path / "data"), "--datasets",
                     "agora", "--out", str(tmp_path / "run"), "--device", "cpu", "--epochs", "1",
                     "--batch-size", "1", "--num-workers", "0", "--smplx-dir",

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
+from aios_core.data.image_targets import random_targets
 from aios_core.training.matcher import COCO_SIGMAS, MatcherConfig, hungarian_match
-from aios_core.training.targets import random_targets
 
 
 def _class_cost(logit: float, alpha: float = 0.25) -> float:

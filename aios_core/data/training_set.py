@@ -24,9 +24,9 @@ from torch.utils.data import Dataset
 from aios_core.data.augment import DEFAULT_AUGMENT, AugmentConfig, augment
 from aios_core.data.errors import HumanDataError
 from aios_core.data.humandata import HumanDataFile
+from aios_core.data.image_targets import ImageTargets
 from aios_core.data.sample_targets import sample_targets
 from aios_core.data.training_sample import HumanDataSampleReader
-from aios_core.training.targets import ImageTargets
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ function the file names (training metadata we never use) is never imported or ca
 bound to an inert placeholder that merely records its arguments, and the state dict itself
 must consist of tensors only. Names in the modules torch blocks outright (``os``, ``sys``,
 ...) make the file unreadable.
+
+Checkpoints aios writes also record the architecture (``model_config``, see
+``config_record``); ``read_checkpoint`` returns it with the weights, and a file that does not
+fit the network says first what it holds.
 """
 
 from __future__ import annotations

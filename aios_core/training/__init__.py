@@ -16,7 +16,8 @@ Contract used by the data pipeline and the training loop::
     losses = criterion(outputs, targets)        # dict[str, Tensor] of scalars
     losses["total"].backward()                  # the official weighted sum
 
-* ``ImageTargets`` (``targets.py``) is the per-image target format the data pipeline produces;
+* ``ImageTargets`` (``aios_core/data/image_targets.py``) is the per-image target format the data
+  pipeline produces;
   ``collate`` / ``pad_images`` batch images the way the network expects, ``targets_to`` moves
   targets to a device, ``random_targets`` makes test targets.
 * ``losses`` holds ``"total"`` and every weighted term under its official name:
@@ -35,17 +36,17 @@ Contract used by the data pipeline and the training loop::
   terms, the total and every parameter gradient agree to float rounding.
 """
 
-from aios_core.training.criterion import AiOSCriterion, CriterionConfig, official_loss_weights
-from aios_core.training.denoising import DenoisingConfig
-from aios_core.training.forward import TrainingForward
-from aios_core.training.matcher import MatcherConfig
-from aios_core.training.targets import (
+from aios_core.data.image_targets import (
     ImageTargets,
     collate,
     pad_images,
     random_targets,
     targets_to,
 )
+from aios_core.training.criterion import AiOSCriterion, CriterionConfig, official_loss_weights
+from aios_core.training.denoising import DenoisingConfig
+from aios_core.training.forward import TrainingForward
+from aios_core.training.matcher import MatcherConfig
 
 __all__ = [
     "AiOSCriterion",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from aios_core.data.image_targets import ImageTargets
 from aios_core.model.config import AiOSConfig
 from aios_core.training.losses_detection import (
     Matched,
@@ -39,7 +40,6 @@ from aios_core.training.losses_smplx import (
     shape_expression_losses,
 )
 from aios_core.training.matcher import MatcherConfig, hungarian_match
-from aios_core.training.targets import ImageTargets
 
 
 def official_loss_weights() -> dict[str, float]:

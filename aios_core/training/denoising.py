@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from aios_core.data.image_targets import ImageTargets
 from aios_core.model.config import AiOSConfig
 from aios_core.model.decoder import DenoisingQueries
 from aios_core.model.layers import inverse_sigmoid
 from aios_core.model.query_layout import BodyStageLayout, WholeBodyStageLayout, group_attention_mask
-from aios_core.training.targets import ImageTargets
 
 
 @dataclass

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from aios_core.body.keypoints import select_smplx_137
+from aios_core.data.image_targets import ImageTargets
 from aios_core.model.network import AiOS
 from aios_core.model.readout import (
     BodyStageReadout,
@@ -31,7 +32,6 @@ from aios_core.model.readout import (
     stage_readout,
 )
 from aios_core.training.denoising import DenoisingConfig, build_denoising_queries
-from aios_core.training.targets import ImageTargets
 
 
 def _smplx_outputs(smplx: SmplxPrediction, joints_144: Tensor) -> dict[str, Tensor]:

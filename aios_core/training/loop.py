@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from aios_core.data.image_targets import collate, targets_to
 from aios_core.errors import interrupts_held
 from aios_core.model.config_record import (
     MODEL_CONFIG_KEY,
@@ -60,7 +61,6 @@ from aios_core.training.optim import (
 )
 from aios_core.training.run_config import TrainConfig
 from aios_core.training.sampling import EpochSampler
-from aios_core.training.targets import collate, targets_to
 
 LOG_FILE = "log.csv"
 

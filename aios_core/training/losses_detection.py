@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from aios_core.data.image_targets import ImageTargets
 from aios_core.training.box_ops import cxcywh_to_xyxy, paired_giou
 from aios_core.training.matcher import COCO_SIGMAS, HAND_FACE_SIGMAS, oks_similarity
-from aios_core.training.targets import ImageTargets
 
 
 @dataclass

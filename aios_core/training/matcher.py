@@ -19,8 +19,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
+from aios_core.data.image_targets import ImageTargets
 from aios_core.training.box_ops import cxcywh_to_xyxy, pairwise_giou
-from aios_core.training.targets import ImageTargets
 
 # COCO keypoint sigmas (official matcher / OKS loss), for 17 body points.
 COCO_SIGMAS = (

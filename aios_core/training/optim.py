@@ -61,8 +61,18 @@ class ExponentialMovingAverage:
                 self.state[name].mul_(self.decay).add_(parameter.detach(), alpha=1 - self.decay)
 
     def averaged_state(self, network: nn.Module) -> dict:
-        """The network's full state dict with the averaged weights (loads into ``AiOS``)."""
-        return {**network.state_dict(), **self.state}
+        """The network's full state dict with the averaged weights (loads into ``AiOS``).
+
+        A parameter shared by several modules (the heads under ``transformer.decoder.*``) is
+        averaged once and written under each of its names.
+        """
+        averaged = {id(p): self.state[name] for name, p in network.named_parameters()
+                    if name in self.state}
+        state = network.state_dict()
+        for name, parameter in network.named_parameters(remove_duplicate=False):
+            if id(parameter) in averaged:
+                state[name] = averaged[id(parameter)]
+        return state
 
     def state_dict(self) -> dict:
         return {"decay": self.decay, "state": self.state}
