@@ -9,6 +9,7 @@ from aios_cli.eval import eval_command
 from aios_cli.export import export
 from aios_cli.run import run
 from aios_cli.train import train
+from aios_cli.view import view
 
 EXIT_USAGE = 2
 
@@ -24,3 +25,4 @@ cli.add_command(run)
 cli.add_command(export)
 cli.add_command(train)
 cli.add_command(eval_command)
+cli.add_command(view)
