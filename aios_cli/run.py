@@ -40,9 +40,11 @@ from aios_cli.errors import reported_errors
               type=click.FloatRange(0.0, 1.0))
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same input.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("--view", is_flag=True,
+              help="Then open the results in the 3D viewer (`aios view`) until Ctrl-C.")
 def run(input_path: Path, results_path, render_path, side_view, checkpoint, smplx_dir, device,
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
-        smooth_strength, resume, quiet) -> None:
+        smooth_strength, resume, quiet, view) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.io.results_file import ResultsFileError
@@ -71,6 +73,10 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     with reported_errors("run", usage_errors,
                          "finished frames are saved, rerun with --resume"):
         check_run_inputs(options)
+        if view:
+            from aios_core.viewer.server import require_viser
+
+            require_viser()  # before the inference, not after it
         if render_path is not None:
             import_pyrender()  # no working GL: say so now, not after a long inference
         torch_device = choose_device(device)
@@ -88,6 +94,10 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     if summary.decode_error:
         click.echo(f"aios run: warning: the input stopped decoding early ({summary.decode_error}); "
                    f"results cover the {summary.frames} frames that decoded", err=True)
+    if view:
+        from aios_cli.view import view_after_run
+
+        view_after_run(summary.results_path, input_path, meshes)
 
 
 class FramesPerSecondColumn(ProgressColumn):

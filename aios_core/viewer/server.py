@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Callable
@@ -11,12 +12,10 @@ from pathlib import Path
 from aios_core.errors import AiosError
 from aios_core.io.results_file import RunResults, load_results
 from aios_core.pipeline.meshes import MeshMaker
+from aios_core.viewer.defaults import DEFAULT_HOST, DEFAULT_PORT
 from aios_core.viewer.mesh_cache import ChunkedMeshes
 from aios_core.viewer.timeline import Timeline
 from aios_core.viewer.video_frames import VideoFrames
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
 
 
 class ViewerUnavailableError(AiosError):
@@ -29,6 +28,14 @@ class ViewerOptions:
     video_path: Path | None = None
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+
+
+def require_viser() -> None:
+    """Raise ViewerUnavailableError (with the install line) when viser is not installed."""
+    if importlib.util.find_spec("viser") is None:
+        raise ViewerUnavailableError(
+            "the viewer needs viser: pip install 'aios[view]' (or run ./install.sh)"
+        )
 
 
 def body_meshes(smplx_dir: str | os.PathLike | None) -> MeshMaker:
@@ -45,12 +52,8 @@ class RunningViewer:
 
     def __init__(self, options: ViewerOptions, meshes: MeshMaker,
                  results: RunResults | None = None):
-        try:
-            import viser
-        except ImportError:
-            raise ViewerUnavailableError(
-                "the viewer needs viser: pip install 'aios[view]' (or run ./install.sh)"
-            ) from None
+        require_viser()
+        import viser
 
         from aios_core.viewer.scene import ViewerScene
 
@@ -67,6 +70,12 @@ class RunningViewer:
         self.scene = ViewerScene(self.server, results, timeline, self._meshes, video)
         self._video = video
 
+    def announce(self, say: Callable[[str], None]) -> None:
+        """Tell the user the URL, and that the port moved if the asked one was taken."""
+        if self.port != self.requested_port:
+            say(f"port {self.requested_port} is busy; using port {self.port}")
+        say(f"viewer at {self.url} (Ctrl-C to stop)")
+
     def close(self) -> None:
         self.scene.close()
         self._meshes.close()
@@ -80,9 +89,7 @@ def serve_viewer(options: ViewerOptions, meshes: MeshMaker, say: Callable[[str],
     """Start the viewer, tell the user where it is with ``say``, serve until interrupted."""
     viewer = RunningViewer(options, meshes, results)
     try:
-        if viewer.port != viewer.requested_port:
-            say(f"port {viewer.requested_port} is busy; using port {viewer.port}")
-        say(f"viewer at {viewer.url} (Ctrl-C to stop)")
+        viewer.announce(say)
         threading.Event().wait()  # until KeyboardInterrupt / termination signal
     finally:
         viewer.close()
