@@ -129,7 +129,7 @@ class ViewPose:
 
 
 # The start view, in the video camera's own frame (x right, y down, z forward), metres.
-START_VIEW_OFFSET_M = np.array([0.0, -0.5, -1.5])
+START_VIEW_OFFSET_M = np.array([0.0, -1.0, -2.0])
 
 
 def start_view(display: DisplayFrame, intrinsics: Intrinsics, position: int,

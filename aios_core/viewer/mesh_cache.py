@@ -19,7 +19,7 @@ from aios_core.pipeline.meshes import MeshMaker
 from aios_core.viewer.timeline import Timeline
 
 DEFAULT_CHUNK_FRAMES = 16
-DEFAULT_MAX_CACHED_MB = 256.0
+DEFAULT_MAX_CACHED_MB = 128.0
 # Rows posed per body-model call: bounds the temporary memory of one call.
 _MAX_ROWS_PER_CALL = 64
 

@@ -26,7 +26,7 @@ from aios_core.viewer.timeline import Timeline
 from aios_core.viewer.video_frames import VideoFrames
 
 SPEEDS = ("0.25x", "0.5x", "1x", "2x", "4x")
-FRUSTUM_SCALE_M = 0.3
+FRUSTUM_SCALE_M = 0.2
 FRUSTUM_THICKNESS_PX = 2.0
 KEYPOINT_SIZE_M = 0.02
 BOX_THICKNESS_PX = 2.0
