@@ -4,6 +4,7 @@ command's bad-input lines and the busy port. The browser test is test_viewer_bro
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,3 +211,56 @@ def test_run_view_opens_the_viewer_on_the_run_results(tmp_path, meshes, monkeypa
     assert options.results_path == tmp_path / "r.npz" and options.video_path == clip
     assert used is meshes and (options.host, options.port) == ("127.0.0.1", 8080)
     assert Path(options.results_path).is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(condition, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_world_results_draw_in_the_world_with_a_floor_and_play(tmp_path, meshes):
+    from aios_core.viewer.server import RunningViewer, ViewerOptions
+
+    results = walking_people(6, PATHS_M)
+    turned = np.diag([1.0, -1.0, -1.0])  # camera frame -> world: y up, looking along -z
+    results.world = _World(np.repeat(turned[None], 6, axis=0),
+                           np.tile([0.0, 1.6, 0.0], (6, 1)), np.zeros((12, 3)))
+    results_path = save_results(results, tmp_path / "r.npz")
+    viewer = RunningViewer(ViewerOptions(results_path, port=_free_port()), meshes,
+                           results=results)
+    scene = viewer.scene
+    try:
+        scene.show_keypoints.value = True
+        scene.show_boxes.value = True
+        scene.slider.value = 4
+        _wait_for(lambda: "frame **4**" in scene.info.content and "boxes" in scene._overlays,
+                  "frame 4 to be drawn")
+        assert "world frame" in scene.info.content
+        rows = np.flatnonzero(results.detections["frame_index"] == 4)
+        camera = meshes.vertices({k: v[rows] for k, v in results.detections.items()})
+        for track_id, vertices in zip(results.detections["track_id"][rows], camera, strict=True):
+            drawn = scene._people[(int(track_id), 0)].vertices
+            np.testing.assert_allclose(drawn, vertices @ turned.T + [0.0, 1.6, 0.0], atol=1e-5)
+        assert "keypoints" in scene._overlays
+        scene.show_floor.value = False
+        assert not scene.floor.visible
+        scene.track_toggles[8].value = False
+        _wait_for(lambda: not scene._people[(8, 0)].visible, "track 8 to be hidden")
+        assert scene._people[(3, 0)].visible
+
+        scene.speed.value = "4x"
+        scene.slider.value = 0
+        scene.set_playing(True)
+        _wait_for(lambda: scene.slider.value >= 2, "playing to move the timeline")
+        scene.set_playing(False)
+        assert scene.play_button.label == "Play"
+    finally:
+        viewer.close()

@@ -6,6 +6,7 @@ so dragging the timeline or playing fast skips frames instead of queueing them.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -24,6 +25,8 @@ from aios_core.viewer.display_frame import (
 from aios_core.viewer.mesh_cache import ChunkedMeshes, FramePeople
 from aios_core.viewer.timeline import Timeline
 from aios_core.viewer.video_frames import VideoFrames
+
+log = logging.getLogger(__name__)
 
 SPEEDS = ("0.25x", "0.5x", "1x", "2x", "4x")
 FRUSTUM_SCALE_M = 0.2
@@ -76,8 +79,8 @@ class ViewerScene:
         scene.set_up_direction(self.display.up_direction)
         if self.display.has_floor:
             centre, size = self._floor_extent()
-            scene.add_grid("/floor", width=size, height=size, plane="xz",
-                           position=(centre[0], 0.0, centre[1]), cell_size=0.5)
+            self.floor = scene.add_grid("/floor", width=size, height=size, plane="xz",
+                                        position=(centre[0], 0.0, centre[1]), cell_size=0.5)
             scene.add_frame("/world_frame", axes_length=0.5, axes_radius=0.01)
         else:
             scene.add_frame("/camera_frame", axes_length=0.3, axes_radius=0.008)
@@ -146,7 +149,7 @@ class ViewerScene:
             toggle.on_update(lambda _: self.show(int(self.slider.value)))
 
     def _set_floor_visible(self) -> None:
-        self.server.scene["/floor"].visible = self.show_floor.value
+        self.floor.visible = self.show_floor.value
 
     # ------------------------------------------------------------------ timeline
 
@@ -198,7 +201,12 @@ class ViewerScene:
                 if self._stopped.is_set():
                     return
                 position, self._wanted = self._wanted, None
-            self._draw(position)
+            try:
+                self._draw(position)
+            except Exception as error:  # keep serving: the next frame may draw fine
+                log.error("aios view: cannot draw frame %d (%s: %s)", position,
+                          type(error).__name__, error)
+                continue
             if self._playing:
                 self.meshes.prefetch(position + self.meshes.chunk_frames)
 
