@@ -173,6 +173,14 @@ def test_missing_smplx_model_is_one_line(tmp_path):
     assert output.startswith("aios view: SMPL-X model not found") and "--smplx-dir" in output
 
 
+def test_unreadable_video_is_one_line(tmp_path, smplx_model_dir):
+    results_path = save_results(walking_people(2, PATHS_M), tmp_path / "r.npz")
+    code, output = _view(results_path, "--smplx-dir", smplx_model_dir,
+                         "--video", tmp_path / "absent.mp4", "--port", _free_port())
+    assert code == 2 and len(output.splitlines()) == 1
+    assert output == f"aios view: input not found: {tmp_path / 'absent.mp4'}"
+
+
 def test_busy_port_moves_to_the_next_free_one_and_says_so(tmp_path, meshes):
     from aios_core.viewer.server import RunningViewer, ViewerOptions
 
