@@ -15,6 +15,8 @@ if command -v apt-get >/dev/null 2>&1; then
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends libegl1 libegl-mesa0 libgl1 libgles2 >/dev/null
+    # `aios view` tests: headless chromium (WebGL in software, swiftshader) driven by Playwright.
+    $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 PY="${PYTHON:-python3}"
@@ -25,5 +27,5 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
         "$PY" -m pip install "${AIOS_TORCH:-torch==2.13.0}"
     fi
 fi
-"$PY" -m pip install -e ".[dev,ray]"   # ray: `aios batch --ray` and its tests
+"$PY" -m pip install -e ".[dev,ray,view]"   # ray: `aios batch --ray`; view: `aios view`
 echo "aios installed. Check your set-up with: aios doctor"

@@ -11,6 +11,7 @@ from aios_cli.export import export
 from aios_cli.ground import ground
 from aios_cli.run import run
 from aios_cli.train import train
+from aios_cli.view import view
 
 EXIT_USAGE = 2
 
@@ -28,3 +29,4 @@ cli.add_command(ground)
 cli.add_command(train)
 cli.add_command(eval_command)
 cli.add_command(batch)
+cli.add_command(view)

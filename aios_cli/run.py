@@ -54,9 +54,12 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
                    "which).")
 @click.option("--floor", "render_floor", is_flag=True,
               help="Draw the fitted floor grid in the --render overlay.")
+@click.option("--view", is_flag=True,
+              help="Then open the results in the 3D viewer (`aios view`) until Ctrl-C.")
 def run(input_path: Path, results_path, render_path, side_view, checkpoint, smplx_dir, device,
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
-        smooth_strength, resume, quiet, fov_deg, focal_px, camera_mode, render_floor) -> None:
+        smooth_strength, resume, quiet, fov_deg, focal_px, camera_mode, render_floor,
+        view) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
     from rich.console import Console
 
@@ -94,6 +97,10 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
                     RendererUnavailableError)
     with reported_errors("run", usage_errors, lambda: interrupted_run_advice(options)):
         check_run_inputs(options)
+        if view:
+            from aios_core.viewer.server import require_viser
+
+            require_viser()  # before the inference, not after it
         if render_path is not None:
             import_pyrender()  # no working GL: say so now, not after a long inference
         torch_device = choose_device(device)
@@ -120,6 +127,10 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     if summary.decode_error:
         click.echo(f"aios run: warning: the input stopped decoding early ({summary.decode_error}); "
                    f"results cover the {summary.frames} frames that decoded", err=True)
+    if view:
+        from aios_cli.view import view_after_run
+
+        view_after_run(summary.results_path, input_path, meshes)
 
 
 def _advance_started(progress, task) -> None:
