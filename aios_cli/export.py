@@ -32,8 +32,11 @@ _LISTED_FILES = 10
 @click.option("--combined", is_flag=True, help="glb/fbx: every person in one file.")
 @click.option("--units", "bvh_units", default="m", show_default=True,
               type=click.Choice(["m", "cm"]), help="bvh length unit (cm for Maya/MotionBuilder).")
+@click.option("--skeleton", default="smplx", show_default=True,
+              help="bvh/glb/fbx joint names: smplx, mixamo (Mixamo rigs, Blender retargeting "
+                   "add-ons, Unity Humanoid) or unreal (UE mannequin).")
 def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir, camera_frame,
-           combined, bvh_units) -> None:
+           combined, bvh_units, skeleton) -> None:
     """Turn RESULTS (the .npz written by `aios run`) into files other tools open."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.export import ExportError, ExportOptions, export_file
@@ -42,7 +45,7 @@ def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir,
     options = ExportOptions(
         file_format=file_format, out_path=out_path, track_ids=tuple(track_ids), fps=fps,
         coordinate_frame="camera" if camera_frame else "y_up", combined=combined,
-        bvh_units=bvh_units,
+        bvh_units=bvh_units, skeleton=skeleton,
     )
     usage_errors = (ResultsFileError, AssetNotFoundError, ExportError, ValueError)
     with reported_errors("export", usage_errors, "files already written are complete"):

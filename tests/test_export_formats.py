@@ -17,6 +17,7 @@ from aios_core.export import ExportOptions, build_motion, export_results
 from aios_core.export.json_motion import MOTION_JSON_SCHEMA
 from aios_core.export.rest_shape import RestShape
 from tests.export_synthetic import FPS, TRACK_FRAMES, flat_hand_smplx, make_results, smplx_posed
+from tests.gltf_validator import issue_codes, validate_glb
 
 
 @pytest.fixture(scope="module")
@@ -136,11 +137,21 @@ def test_glb_skin_and_animation_reproduce_smplx_joints(body, motion, flat_model,
         np.testing.assert_allclose(sampled, joints[frame], atol=1e-4)
 
 
-def test_combined_glb_holds_every_track(body, tmp_path):
+def test_combined_glb_holds_one_animation_per_track_and_root_skinned_meshes(body, tmp_path):
     (path,) = export(body, tmp_path, "glb", "all.glb", combined=True)
     gltf = pygltflib.GLTF2().load(str(path))
-    assert len(gltf.skins) == 2 and len(gltf.animations) == 1
-    assert {gltf.nodes[n].name for n in gltf.scenes[0].nodes} == {"track_0", "track_7"}
+    assert len(gltf.skins) == 2
+    assert [a.name for a in gltf.animations] == ["track_0", "track_7"]
+    roots = {gltf.nodes[n].name: n for n in gltf.scenes[0].nodes}
+    assert set(roots) == {"track_0", "track_0_body", "track_7", "track_7_body"}
+    for animation, skin in zip(gltf.animations, gltf.skins, strict=True):
+        # Each animation moves only its own person's joints.
+        assert {c.target.node for c in animation.channels} == set(skin.joints)
+        body_node = gltf.nodes[roots[f"{skin.name}_body"]]
+        assert body_node.skin == gltf.skins.index(skin) and body_node.mesh is not None
+        assert gltf.nodes[roots[skin.name]].children == [skin.joints[0]]
+    issues = validate_glb(path)
+    assert issues["numErrors"] == 0 and issue_codes(issues) == [], issues["messages"][:5]
 
 
 @pytest.mark.parametrize("file_format", ["obj", "ply"])

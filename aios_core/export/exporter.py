@@ -15,6 +15,7 @@ from aios_core.export.mesh_sequence import write_mesh_sequence
 from aios_core.export.motion import CoordinateFrame, ExportError, build_motion
 from aios_core.export.npz_motion import write_motion_npz
 from aios_core.export.rest_shape import RestShape
+from aios_core.export.skeleton_names import joint_names
 from aios_core.io.results_file import RunResults, load_results
 
 FORMATS = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
@@ -31,12 +32,14 @@ class ExportOptions:
     coordinate_frame: CoordinateFrame = "y_up"
     combined: bool = False  # glb/fbx: every track in one file
     bvh_units: str = "m"
+    skeleton: str = "smplx"  # bvh/glb/fbx joint names: see aios_core.export.skeleton_names
 
 
 def export_results(results: RunResults, body: SmplxModel, options: ExportOptions) -> list[Path]:
     """Write ``results`` as ``options`` say; returns the files written."""
     if options.file_format not in FORMATS:
         raise ExportError(f"unknown format {options.file_format!r}; choose one of {FORMATS}")
+    joint_names(options.skeleton)  # an unknown name fails before any work
     shape = RestShape(body)
     motion = build_motion(results, shape, list(options.track_ids) or None, options.fps,
                           options.coordinate_frame)
@@ -47,11 +50,11 @@ def export_results(results: RunResults, body: SmplxModel, options: ExportOptions
         case "json":
             return write_motion_json(motion, out)
         case "bvh":
-            return write_bvh(motion, shape, out, options.bvh_units)
+            return write_bvh(motion, shape, out, options.bvh_units, options.skeleton)
         case "glb":
-            return write_glb(motion, shape, out, options.combined)
+            return write_glb(motion, shape, out, options.combined, options.skeleton)
         case "fbx":
-            return write_fbx(motion, shape, out, options.combined)
+            return write_fbx(motion, shape, out, options.combined, options.skeleton)
         case _:
             return write_mesh_sequence(motion, body, shape, out, options.file_format)
 

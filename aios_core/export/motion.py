@@ -63,6 +63,17 @@ class TrackMotion:
 
 
 @dataclass(frozen=True)
+class CameraPath:
+    """The camera of a world export, one pose per processed frame (C frames)."""
+
+    timestamp_s: np.ndarray  # (C,) float64
+    camera_to_world_R: np.ndarray  # (C, 3, 3) OpenCV camera axes -> export frame
+    position_m: np.ndarray  # (C, 3) camera centre in the export frame
+    yfov_rad: float  # vertical field of view
+    aspect: float  # width / height
+
+
+@dataclass(frozen=True)
 class Motion:
     """Every exported track plus what all formats share."""
 
@@ -73,6 +84,7 @@ class Motion:
     image_size_wh: tuple[int, int]
     focal_px: np.ndarray  # (2,)
     principal_point_px: np.ndarray  # (2,)
+    camera: CameraPath | None = None  # world exports: the moving camera (else it is the origin)
 
 
 def select_tracks(results: RunResults, track_ids: list[int] | None) -> list[int]:

@@ -1,0 +1,49 @@
+"""Run inside Blender (or a Python with ``bpy``): import a glb or fbx, print what Blender made.
+
+    python blender_inspect.py FILE [BONE ...]    # or: blender -b --python blender_inspect.py -- ...
+
+Prints one JSON object: ``objects`` (type, parent, active action), ``actions`` (name, frame
+range), ``cameras_animated`` and, per armature, the world-space head of each named BONE at every
+scene frame of its action (``bones``: {armature: {bone: [[x, y, z], ...]}}), in Blender's z-up
+frame.
+"""
+
+import json
+import sys
+
+import bpy
+
+
+def main(argv: list) -> None:
+    args = argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
+    path, bone_names = args[0], args[1:]
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    if path.endswith(".fbx"):
+        bpy.ops.import_scene.fbx(filepath=path)
+    else:
+        bpy.ops.import_scene.gltf(filepath=path)
+    scene = bpy.context.scene
+    report = {"objects": {}, "actions": {}, "bones": {}}
+    for obj in bpy.data.objects:
+        data = obj.animation_data
+        report["objects"][obj.name] = {
+            "type": obj.type, "parent": obj.parent.name if obj.parent else None,
+            "action": data.action.name if data and data.action else None}
+    for action in bpy.data.actions:
+        report["actions"][action.name] = list(action.frame_range)
+    for obj in bpy.data.objects:
+        data = obj.animation_data
+        if obj.type != "ARMATURE" or not (data and data.action) or not bone_names:
+            continue
+        first, last = (round(v) for v in data.action.frame_range)
+        tracks = {name: [] for name in bone_names if name in obj.pose.bones}
+        for frame in range(first, last + 1):
+            scene.frame_set(frame)
+            for name in tracks:
+                head = obj.matrix_world @ obj.pose.bones[name].head
+                tracks[name].append([head.x, head.y, head.z])
+        report["bones"][obj.name] = tracks
+    print("AIOS_REPORT " + json.dumps(report))
+
+
+main(sys.argv)
