@@ -1,18 +1,35 @@
 """The results file of `aios run` (``results.npz``): one row per detected person per frame.
 
-Schema version 1. Every per-detection array has a leading axis of length D (all detections of
+Schema version 2 (version 1 files still load: their single camera is copied to every frame and
+``world`` is None). Every per-detection array has a leading axis of length D (all detections of
 all frames, sorted by frame then by descending score):
 
 =====================  ============  =========================================================
 key                    shape/dtype   meaning
 =====================  ============  =========================================================
-schema_version         () int64      1
+schema_version         () int64      2
 source                 () str        input file or folder name (no directories)
 fps                    () float64    frames per second of the input (images: nominal)
 num_frames             () int64      frames processed
-image_size_wh          (2,) int64    frame width, height in pixels
-focal_px               (2,) float32  fx, fy of the pinhole camera the results live in
-principal_point_px     (2,) float32  cx, cy
+image_size_wh          (2,) int64    first frame's width, height in pixels
+focal_px               (2,) float32  first frame's fx, fy of the pinhole camera the results
+                                     live in
+principal_point_px     (2,) float32  first frame's cx, cy
+=====================  ============  =========================================================
+
+Per processed frame (length F = num_frames, row k = the k-th processed frame; frames of an image
+folder may differ in size):
+
+============================  =========  ==================================================
+frame_index_per_frame         (F,) int64   index of the frame in the input
+image_size_wh_per_frame       (F, 2) int64 width, height in pixels
+focal_px_per_frame            (F, 2) f32   fx, fy of that frame's camera
+principal_point_px_per_frame  (F, 2) f32   cx, cy
+============================  =========  ==================================================
+
+Per detection:
+
+=====================  ============  =========================================================
 frame_index            (D,) int64    index of the frame in the input
 timestamp_s            (D,) float64  presentation time of the frame
 track_id               (D,) int64    person identity across frames (>= 0)
@@ -31,6 +48,18 @@ transl_m               (D, 3)        body-model origin to camera frame translati
 
 The camera frame is x right, y down, z forward (OpenCV). Pixel coordinates are in the input
 frame as decoded (after applying rotation metadata).
+
+World block (optional: present after the world stage, see ``aios_core.world.frame``):
+
+===============================  ============  ==============================================
+world_camera_to_world_R          (F, 3, 3) f32  x_world = R[k] @ x_cam + p[k]
+world_camera_position_m          (F, 3) f32     p[k], metres
+world_global_orient              (D, 3) f32     SMPL-X root orientation in the world, axis-angle
+world_transl_m                   (D, 3) f32     SMPL-X ``transl`` in the world, metres
+world_up_axis                    () str         "y": y up, floor at y = 0
+world_camera_mode                () str         "static" | "rotating"
+world_focal_source               () str         "assumed" | "user" | "metadata"
+===============================  ============  ==============================================
 """
 
 from __future__ import annotations
@@ -43,7 +72,10 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+from aios_core.world.frame import WorldFrame
+
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 PER_DETECTION_SHAPES: dict[str, tuple[int, ...]] = {
     "frame_index": (),
@@ -70,6 +102,16 @@ PER_DETECTION_SHAPES: dict[str, tuple[int, ...]] = {
 _INTEGER_KEYS = {"frame_index", "track_id"}
 _FLOAT64_KEYS = {"timestamp_s"}
 
+# per-frame key -> (shape tail, dtype)
+PER_FRAME_SHAPES: dict[str, tuple[tuple[int, ...], type]] = {
+    "frame_index_per_frame": ((), np.int64),
+    "image_size_wh_per_frame": ((2,), np.int64),
+    "focal_px_per_frame": ((2,), np.float32),
+    "principal_point_px_per_frame": ((2,), np.float32),
+}
+_WORLD_ARRAYS = ("camera_to_world_R", "camera_position_m", "global_orient", "transl_m")
+_WORLD_HEADER = ("up_axis", "camera_mode", "focal_source")
+
 
 class ResultsFileError(ValueError):
     """A results file that is missing, corrupt, or of an unsupported schema."""
@@ -86,8 +128,52 @@ class RunResults:
     focal_px: np.ndarray  # (2,)
     principal_point_px: np.ndarray  # (2,)
     detections: dict[str, np.ndarray]
+    # Per processed frame (F rows); None: every frame has the header's camera, frames are
+    # consecutive from the first detection's frame (what schema 1 files imply).
+    frame_index_per_frame: np.ndarray | None = None  # (F,)
+    image_size_wh_per_frame: np.ndarray | None = None  # (F, 2)
+    focal_px_per_frame: np.ndarray | None = None  # (F, 2)
+    principal_point_px_per_frame: np.ndarray | None = None  # (F, 2)
+    world: WorldFrame | None = None
 
     def __post_init__(self) -> None:
+        self._check_detections()
+        self._fill_per_frame()
+        if self.world is not None:
+            if self.world.num_frames != self.num_frames:
+                raise ResultsFileError(f"world block has {self.world.num_frames} cameras for "
+                                       f"{self.num_frames} frames")
+            if len(self.world.global_orient) != self.num_detections:
+                raise ResultsFileError(f"world block has {len(self.world.global_orient)} rows "
+                                       f"for {self.num_detections} detections")
+
+    def _fill_per_frame(self) -> None:
+        frames = self.num_frames
+        first = int(self.detections["frame_index"].min()) if self.num_detections else 0
+        defaults = {
+            "frame_index_per_frame": np.arange(first, first + frames),
+            "image_size_wh_per_frame": np.tile(np.asarray(self.image_size_wh), (frames, 1)),
+            "focal_px_per_frame": np.tile(np.asarray(self.focal_px), (frames, 1)),
+            "principal_point_px_per_frame": np.tile(np.asarray(self.principal_point_px),
+                                                    (frames, 1)),
+        }
+        for key, (tail, dtype) in PER_FRAME_SHAPES.items():
+            value = getattr(self, key)
+            array = defaults[key] if value is None else np.asarray(value)
+            if array.shape != (frames, *tail):
+                raise ResultsFileError(
+                    f"results field '{key}' has shape {array.shape}, expected {(frames, *tail)}"
+                )
+            setattr(self, key, array.astype(dtype, copy=False))
+
+    def frame_row(self, frame_index: int) -> int:
+        """Row of the per-frame arrays holding input frame ``frame_index``."""
+        rows = np.flatnonzero(self.frame_index_per_frame == frame_index)
+        if not len(rows):
+            raise KeyError(f"frame {frame_index} was not processed")
+        return int(rows[0])
+
+    def _check_detections(self) -> None:
         missing = set(PER_DETECTION_SHAPES) - set(self.detections)
         if missing:
             raise ResultsFileError(f"results lack per-detection fields: {sorted(missing)}")
@@ -113,8 +199,10 @@ class RunResults:
     def select(self, mask: np.ndarray) -> RunResults:
         """A copy keeping only the detections where ``mask`` is true."""
         kept = {key: value[mask] for key, value in self.detections.items()}
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "detections"}
-        return RunResults(**values, detections=kept)
+        values = {f.name: getattr(self, f.name) for f in fields(self)
+                  if f.name not in ("detections", "world")}
+        world = None if self.world is None else self.world.select(mask)
+        return RunResults(**values, detections=kept, world=world)
 
 
 def _default_file_mode() -> int:
@@ -141,6 +229,8 @@ def save_results(results: RunResults, path: str | os.PathLike) -> Path:
         "image_size_wh": np.asarray(results.image_size_wh, dtype=np.int64),
         "focal_px": np.asarray(results.focal_px, dtype=np.float32),
         "principal_point_px": np.asarray(results.principal_point_px, dtype=np.float32),
+        **{key: getattr(results, key) for key in PER_FRAME_SHAPES},
+        **_world_arrays(results.world),
     }
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
     try:
@@ -151,6 +241,28 @@ def save_results(results: RunResults, path: str | os.PathLike) -> Path:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _world_arrays(world: WorldFrame | None) -> dict[str, np.ndarray]:
+    if world is None:
+        return {}
+    arrays = {f"world_{name}": getattr(world, name) for name in _WORLD_ARRAYS}
+    arrays.update({f"world_{name}": np.str_(getattr(world, name)) for name in _WORLD_HEADER})
+    return arrays
+
+
+def _world_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> WorldFrame | None:
+    if "world_camera_to_world_R" not in arrays:
+        return None
+    try:
+        return WorldFrame(
+            **{name: arrays[f"world_{name}"] for name in _WORLD_ARRAYS},
+            **{name: str(arrays[f"world_{name}"]) for name in _WORLD_HEADER},
+        )
+    except KeyError as err:
+        raise ResultsFileError(f"{path} has a world block without {err}") from None
+    except ValueError as err:
+        raise ResultsFileError(f"{path} has a malformed world block ({err})") from None
 
 
 def load_results(path: str | os.PathLike) -> RunResults:
@@ -166,9 +278,10 @@ def load_results(path: str | os.PathLike) -> RunResults:
     version = arrays.get("schema_version")
     if version is None:
         raise ResultsFileError(f"{path} has no schema_version: not written by `aios run`")
-    if int(version) != SCHEMA_VERSION:
+    if int(version) not in READABLE_SCHEMA_VERSIONS:
         raise ResultsFileError(
-            f"{path} uses results schema {int(version)}; this aios reads schema {SCHEMA_VERSION}. "
+            f"{path} uses results schema {int(version)}; this aios reads schemas "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}. "
             "Re-run `aios run` with this version to regenerate it."
         )
     try:
@@ -180,6 +293,8 @@ def load_results(path: str | os.PathLike) -> RunResults:
             focal_px=arrays["focal_px"],
             principal_point_px=arrays["principal_point_px"],
             detections={key: arrays[key] for key in PER_DETECTION_SHAPES if key in arrays},
+            **{key: arrays.get(key) for key in PER_FRAME_SHAPES},
+            world=_world_from_arrays(arrays, path),
         )
     except KeyError as err:
         raise ResultsFileError(f"{path} lacks the header field {err}") from None

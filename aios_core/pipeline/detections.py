@@ -9,6 +9,7 @@ import numpy as np
 
 from aios_core.io.results_file import (
     PER_DETECTION_SHAPES,
+    PER_FRAME_SHAPES,
     ResultsFileError,
     RunResults,
     load_results,
@@ -53,6 +54,11 @@ class DetectionLog:
     _rows: dict[str, list[np.ndarray]] = field(
         default_factory=lambda: {key: [] for key in PER_DETECTION_SHAPES}
     )
+    # One entry per processed frame: each image keeps its own size and camera (image folders
+    # may mix sizes).
+    _frames: dict[str, list[np.ndarray]] = field(
+        default_factory=lambda: {key: [] for key in PER_FRAME_SHAPES}
+    )
 
     def add_frame(
         self, frame_index: int, timestamp_s: float, result: ImageResult, num_people: int | None
@@ -67,6 +73,13 @@ class DetectionLog:
         self._rows["frame_index"].append(np.full(keep, frame_index, dtype=np.int64))
         self._rows["timestamp_s"].append(np.full(keep, timestamp_s, dtype=np.float64))
         self._rows["track_id"].append(np.full(keep, UNTRACKED, dtype=np.int64))
+        height, width = result.image_size_hw
+        self._frames["frame_index_per_frame"].append(np.array([frame_index]))
+        self._frames["image_size_wh_per_frame"].append(np.array([[width, height]]))
+        self._frames["focal_px_per_frame"].append(np.asarray(result.focal_px).reshape(1, 2))
+        self._frames["principal_point_px_per_frame"].append(
+            np.asarray(result.principal_point_px).reshape(1, 2)
+        )
         self.frames_done += 1
 
     def to_results(self) -> RunResults:
@@ -79,6 +92,12 @@ class DetectionLog:
             for key, chunks in self._rows.items()
         }
         width, height = self.image_size_wh
+        per_frame = {
+            key: np.concatenate(chunks) if chunks else np.zeros((0, *tail), dtype)
+            for (key, chunks), (tail, dtype) in zip(
+                self._frames.items(), PER_FRAME_SHAPES.values(), strict=True
+            )
+        }
         return RunResults(
             source=self.source,
             fps=self.fps,
@@ -91,6 +110,7 @@ class DetectionLog:
                 else np.array([width / 2, height / 2], np.float32)
             ),
             detections=detections,
+            **per_frame,
         )
 
     def save_partial(self, path: Path) -> None:
@@ -110,4 +130,6 @@ class DetectionLog:
         log.principal_point_px = saved.principal_point_px if saved.num_detections else None
         for key in PER_DETECTION_SHAPES:
             log._rows[key] = [saved.detections[key]]
+        for key in PER_FRAME_SHAPES:
+            log._frames[key] = [getattr(saved, key)]
         return log

@@ -23,13 +23,15 @@ def render_overlay(
 ) -> VideoWriter:
     """Decode ``reader`` again, render every frame that was processed, write ``out_path``.
 
-    The output keeps the input's frame rate (and timestamps) and its audio track.
+    The output keeps the input's frame rate (and timestamps) and its audio track. Frames of
+    another size than the first (image folders) are drawn at their own size, then letterboxed.
     """
     rows_by_frame: dict[int, list[int]] = {}
     for row, frame in enumerate(results.detections["frame_index"]):
         rows_by_frame.setdefault(int(frame), []).append(row)
     audio_source = reader.info.path if reader.info.has_audio else None
     writer: VideoWriter | None = None
+    video_size_hw: tuple[int, int] | None = None  # the first frame's; others are letterboxed
     first_timestamp_s = 0.0
     try:
         with MeshOverlayRenderer(side_view=side_view) as renderer, PrefetchingDecoder(
@@ -51,10 +53,15 @@ def render_overlay(
                     vertices = (
                         meshes.vertices(people) if rows else np.zeros((0, 0, 3), np.float32)
                     )
+                    frame_row = results.frame_row(index)  # each frame has its own camera
                     image = renderer.render(
-                        rgb, vertices, meshes.faces, people["track_id"], results.focal_px,
-                        results.principal_point_px,
+                        rgb, vertices, meshes.faces, people["track_id"],
+                        results.focal_px_per_frame[frame_row],
+                        results.principal_point_px_per_frame[frame_row],
                     )
+                    if video_size_hw is None:
+                        video_size_hw = image.shape[:2]
+                    image = letterbox(image, video_size_hw)
                     writer.write(image, timestamp_s=timestamp_s - first_timestamp_s)
                     if on_frame:
                         on_frame()
@@ -66,3 +73,20 @@ def render_overlay(
         raise ValueError("no frame could be decoded for rendering")
     writer.close()
     return writer
+
+
+def letterbox(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit ``size_hw`` keeping its aspect ratio, centred on black."""
+    if image.shape[:2] == tuple(size_hw):
+        return image
+    import cv2
+
+    height, width = size_hw
+    scale = min(width / image.shape[1], height / image.shape[0])
+    fitted_w = max(1, round(image.shape[1] * scale))
+    fitted_h = max(1, round(image.shape[0] * scale))
+    fitted = cv2.resize(image, (fitted_w, fitted_h), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - fitted_h) // 2, (width - fitted_w) // 2
+    canvas[top:top + fitted_h, left:left + fitted_w] = fitted
+    return canvas

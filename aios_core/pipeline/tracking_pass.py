@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from aios_core.io.results_file import RunResults
@@ -60,9 +62,7 @@ def track_and_smooth(
             for key, value in smoothed.items():
                 detections[key][row] = value
     kept = detections["track_id"] >= 0
-    return RunResults(
-        source=results.source, fps=results.fps, num_frames=results.num_frames,
-        image_size_wh=results.image_size_wh, focal_px=results.focal_px,
-        principal_point_px=results.principal_point_px,
-        detections={key: value[kept] for key, value in detections.items()},
+    world = None if results.world is None else results.world.select(kept)
+    return replace(
+        results, detections={key: value[kept] for key, value in detections.items()}, world=world
     )
