@@ -35,8 +35,11 @@ _LISTED_FILES = 10
 @click.option("--skeleton", default="smplx", show_default=True,
               help="bvh/glb/fbx joint names: smplx, mixamo (Mixamo rigs, Blender retargeting "
                    "add-ons, Unity Humanoid) or unreal (UE mannequin).")
+@click.option("--world/--no-world", default=None,
+              help="Write the world frame (floor at 0, the camera moving; npz z up as AMASS). "
+                   "Default: when the results have one (after `aios ground`).")
 def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir, camera_frame,
-           combined, bvh_units, skeleton) -> None:
+           combined, bvh_units, skeleton, world) -> None:
     """Turn RESULTS (the .npz written by `aios run`) into files other tools open."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.export import ExportError, ExportOptions, export_file
@@ -45,7 +48,7 @@ def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir,
     options = ExportOptions(
         file_format=file_format, out_path=out_path, track_ids=tuple(track_ids), fps=fps,
         coordinate_frame="camera" if camera_frame else "y_up", combined=combined,
-        bvh_units=bvh_units, skeleton=skeleton,
+        bvh_units=bvh_units, skeleton=skeleton, world=world,
     )
     usage_errors = (ResultsFileError, AssetNotFoundError, ExportError, ValueError)
     with reported_errors("export", usage_errors, "files already written are complete"):

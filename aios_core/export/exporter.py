@@ -12,7 +12,13 @@ from aios_core.export.fbx import write_fbx
 from aios_core.export.gltf import write_glb
 from aios_core.export.json_motion import write_motion_json
 from aios_core.export.mesh_sequence import write_mesh_sequence
-from aios_core.export.motion import CoordinateFrame, ExportError, build_motion
+from aios_core.export.motion import (
+    NO_WORLD_HINT,
+    WORLD_FRAMES,
+    CoordinateFrame,
+    ExportError,
+    build_motion,
+)
 from aios_core.export.npz_motion import write_motion_npz
 from aios_core.export.rest_shape import RestShape
 from aios_core.export.skeleton_names import joint_names
@@ -29,7 +35,10 @@ class ExportOptions:
     out_path: Path
     track_ids: tuple[int, ...] = field(default_factory=tuple)
     fps: float | None = None
-    coordinate_frame: CoordinateFrame = "y_up"
+    coordinate_frame: CoordinateFrame = "y_up"  # when not exporting the world frame
+    # True: the world frame (results without one are refused); None: the world frame when the
+    # results have one (npz turned z up, as AMASS), else ``coordinate_frame``; False: never.
+    world: bool | None = None
     combined: bool = False  # glb/fbx: every track in one file
     bvh_units: str = "m"
     skeleton: str = "smplx"  # bvh/glb/fbx joint names: see aios_core.export.skeleton_names
@@ -42,7 +51,7 @@ def export_results(results: RunResults, body: SmplxModel, options: ExportOptions
     joint_names(options.skeleton)  # an unknown name fails before any work
     shape = RestShape(body)
     motion = build_motion(results, shape, list(options.track_ids) or None, options.fps,
-                          options.coordinate_frame)
+                          export_frame(options, results))
     out = Path(options.out_path)
     match options.file_format:
         case "npz":
@@ -59,6 +68,21 @@ def export_results(results: RunResults, body: SmplxModel, options: ExportOptions
             return write_mesh_sequence(motion, body, shape, out, options.file_format)
 
 
+def export_frame(options: ExportOptions, results: RunResults) -> CoordinateFrame:
+    """The coordinate frame the export is written in (see ``ExportOptions.world``)."""
+    if options.coordinate_frame in WORLD_FRAMES:
+        return options.coordinate_frame
+    if options.coordinate_frame == "camera":
+        if options.world:
+            raise ExportError("--world and --camera-frame contradict each other: choose one")
+        return "camera"
+    if options.world is False or (options.world is None and results.world is None):
+        return options.coordinate_frame
+    if results.world is None:
+        raise ExportError(f"the results have no world frame: {NO_WORLD_HINT}")
+    return "world_z_up" if options.file_format == "npz" else "world"
+
+
 def export_file(results_path: str | os.PathLike, options: ExportOptions,
                 smplx_dir: str | os.PathLike | None = None) -> list[Path]:
     """Load a results file and the SMPL-X model, then export.
@@ -70,4 +94,7 @@ def export_file(results_path: str | os.PathLike, options: ExportOptions,
         raise ExportError(f"--out {options.out_path} is the results file itself; choose "
                           "another path")
     results = load_results(results_path)
+    if options.world and results.world is None:
+        raise ExportError(f"{results_path} has no world frame: run `aios ground "
+                          f"{results_path}` first (or export without --world)")
     return export_results(results, SmplxModel(smplx_dir), options)

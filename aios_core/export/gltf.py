@@ -49,6 +49,8 @@ def top_influences(weights: np.ndarray, count: int = INFLUENCES_PER_VERTEX):
     """(V, J) blend weights -> (V, count) joint indices and their renormalised weights."""
     joints = np.argsort(-weights, axis=1, kind="stable")[:, :count]
     kept = np.take_along_axis(weights, joints, axis=1)
+    # glTF wants joint 0 in unused slots (gltf-validator: ACCESSOR_JOINTS_USED_ZERO_WEIGHT).
+    joints = np.where(kept > 0, joints, 0)
     return joints, kept / kept.sum(axis=1, keepdims=True)
 
 

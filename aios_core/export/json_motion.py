@@ -73,9 +73,11 @@ MOTION_JSON_SCHEMA: dict = {
         "source": {"type": "string"},
         "fps": {"type": "number", "exclusiveMinimum": 0},
         "coordinate_frame": {
-            "enum": ["y_up", "camera"],
+            "enum": ["y_up", "camera", "world", "world_z_up"],
             "description": "y_up: x right, y up, z towards the viewer, camera at the origin "
-                           "looking down -z; camera: OpenCV (x right, y down, z forward)",
+                           "looking down -z; camera: OpenCV (x right, y down, z forward); "
+                           "world: the floor at y = 0, y up, the camera moving "
+                           "(aios_core.world.frame); world_z_up: the world turned z up",
         },
         "body_model": {
             "type": "object",
