@@ -5,18 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pygltflib
 import pytest
-import torch
 from click.testing import CliRunner
 from scipy.spatial.transform import Rotation
 
 from aios_cli.main import cli
 from aios_core.animation import metrics
-from aios_core.animation.leg_chain import leg_rotations, pose_legs
 from aios_core.animation.results_stage import (
     FootStageOptions,
     NoWorldFrameError,
     add_foot_stage,
-    track_rig,
+    track_legs,
 )
 from aios_core.body import SmplxModel
 from aios_core.export import ExportOptions, export_results
@@ -51,29 +49,14 @@ def locked(case, body):
     return add_foot_stage(case.results, RestShape(body))
 
 
-def foot_points(results, shape, use_lock: bool) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per track: (rows, (T, 4, 3) world foot points) of the raw or the locked motion."""
-    det, world = results.detections, results.world
-    out = {}
-    for track in results.track_ids():
-        rows = np.flatnonzero(det["track_id"] == track)
-        pose = results.feet.locked_body_pose[rows] if use_lock else det["body_pose"][rows]
-        transl = results.feet.locked_transl_m[rows] if use_lock else world.transl_m[rows]
-        rig = track_rig(shape, np.median(det["betas"][rows], axis=0))
-        t = lambda v: torch.as_tensor(np.asarray(v, np.float64))  # noqa: E731
-        _, points = pose_legs(rig, t(world.global_orient[rows]), t(transl),
-                              leg_rotations(t(pose)))
-        out[track] = rows, points.numpy()
-    return out
-
-
 def test_foot_stage_finds_contacts_and_plants_feet(case, locked, body):
     shape = RestShape(body)
     assert metrics.contact_f1(locked.feet.contact, case.truth_contact) >= 0.85
-    raw, planted = foot_points(locked, shape, False), foot_points(locked, shape, True)
-    for track, (rows, points) in planted.items():
+    for track in locked.track_ids():
+        rows, _, raw_points = track_legs(locked, shape, track, locked=False)
+        _, _, points = track_legs(locked, shape, track, locked=True)
         truth = case.truth_contact[rows]
-        raw_skate, _ = metrics.foot_skate_cm(raw[track][1], truth)
+        raw_skate, _ = metrics.foot_skate_cm(raw_points, truth)
         skate, _ = metrics.foot_skate_cm(points, truth)
         assert raw_skate > 0.8 and skate < 0.35 * raw_skate, (raw_skate, skate)
 

@@ -23,6 +23,7 @@ from tests.synthetic_world import load_world_body_model, make_world, write_world
 class WorldCase:
     results: RunResults
     truth_contact: np.ndarray  # (D, 4) bool, per detection
+    truth_global_orient: np.ndarray  # (D, 3) world
     truth_body_pose: np.ndarray  # (D, 21, 3)
     truth_transl_m: np.ndarray  # (D, 3) world
     truth_joints_m: np.ndarray  # (D, 144, 3) world
@@ -43,8 +44,8 @@ def world_case(smplx_dir: Path, frames: int = 90, num_people: int = 2, rotating:
     rng = np.random.default_rng(seed + 1)
     camera = world.camera
     rows: dict[str, list] = {key: [] for key in PER_DETECTION_SHAPES}
-    extra: dict[str, list] = {k: [] for k in ("orient_w", "transl_w", "contact", "pose", "trans",
-                                              "joints")}
+    extra: dict[str, list] = {k: [] for k in ("orient_w", "transl_w", "contact", "orient",
+                                              "pose", "trans", "joints")}
     for k in range(frames):
         to_cam = camera.camera_to_scene_R[k].T
         for index, person in enumerate(world.people):
@@ -64,7 +65,8 @@ def world_case(smplx_dir: Path, frames: int = 90, num_people: int = 2, rotating:
             for key, tail in PER_DETECTION_SHAPES.items():
                 rows[key].append(np.asarray(row.get(key, np.zeros(tail))))
             for key, value in (("orient_w", orient_w.as_rotvec()), ("transl_w", transl_w),
-                               ("contact", person.contact[k]), ("pose", person.body_pose[k]),
+                               ("contact", person.contact[k]), ("orient", person.global_orient[k]),
+                               ("pose", person.body_pose[k]),
                                ("trans", person.transl_m[k]), ("joints", person.joints_m[k])):
                 extra[key].append(value)
     detections = {key: np.stack(values) for key, values in rows.items()}
@@ -81,5 +83,6 @@ def world_case(smplx_dir: Path, frames: int = 90, num_people: int = 2, rotating:
                          np.stack(extra["orient_w"]), np.stack(extra["transl_w"]),
                          "rotating" if rotating else "static", "user"),
     )
-    return WorldCase(results, np.stack(extra["contact"]), np.stack(extra["pose"]),
+    return WorldCase(results, np.stack(extra["contact"]), np.stack(extra["orient"]),
+                     np.stack(extra["pose"]),
                      np.stack(extra["trans"]), np.stack(extra["joints"]))

@@ -32,7 +32,7 @@ from aios_core.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 class FootLockConfig:
     contact_weight: float = 1e4  # per m^2 of distance to the anchor
     floor_weight: float = 1e4  # per m^2 below the floor
-    root_weight: float = 1.0  # per m^2 of root offset
+    root_weight: float = 100.0  # per m^2 of root offset (legs absorb most of the change)
     rotation_weight: float = 0.1  # per rad^2 of leg rotation change
     smooth_weight: float = 3.0  # per unit^2 of the changes' second difference
     iterations: int = 100

@@ -6,8 +6,10 @@ keypoints use), each carried rigidly by the joint that mostly skins it: the heel
 the toe by the foot (toe-base) joint. A model whose vertices there are not skinned that way
 (a stand-in model) falls back on the ankle and foot joints themselves.
 
-``contact_height_m`` is each point's height above the sole (the lowest vertex skinned to that
-foot) in the rest pose: the height it has when the foot stands flat on the floor.
+``contact_height_m`` is each point's height above the sole in the rest pose: the height it has
+when the foot stands flat on the floor. The sole is the lower of the heel and toe vertices
+(they are SMPL-X's sole keypoints), or, for the joint fallback, the lowest vertex skinned to
+that foot.
 """
 
 from __future__ import annotations
@@ -40,18 +42,23 @@ def foot_rig(rest_joints: np.ndarray, rest_vertices: np.ndarray,
     """``rest_joints`` (55, 3), ``rest_vertices`` (V, 3) and ``skinning_weights`` (V, 55) of one
     shaped SMPL-X body -> its FootRig."""
     owner = np.argmax(skinning_weights, axis=1)  # (V,)
-    points, joints, heights = [], [], []
+    points, joints, on_vertex = [], [], []
     for side, chain_index, vertex_name in _POINT_SOURCES:
         joint = LEG_JOINTS[side][chain_index]
         vertex = vertex_ids["smplx"][vertex_name]
-        foot_vertices = np.isin(owner, LEG_JOINTS[side][2:])
-        sole_y = rest_vertices[foot_vertices, 1].min() if foot_vertices.any() else None
-        point = rest_vertices[vertex] if owner[vertex] == joint else rest_joints[joint]
-        if sole_y is None:  # no foot vertices at all: the point itself is the sole
-            sole_y = point[1]
-        points.append(point)
+        on_vertex.append(bool(owner[vertex] == joint))
+        points.append(rest_vertices[vertex] if on_vertex[-1] else rest_joints[joint])
         joints.append(joint)
-        heights.append(max(0.0, float(point[1] - sole_y)))
+    heights = []
+    for k, (side, _, _) in enumerate(_POINT_SOURCES):
+        pair = [2 * (k // 2), 2 * (k // 2) + 1]
+        if all(on_vertex[p] for p in pair):  # heel and toe vertices: the sole itself
+            sole_y = min(points[p][1] for p in pair)
+        else:  # joints: the lowest vertex skinned to that foot
+            foot_vertices = np.isin(owner, LEG_JOINTS[side][2:])
+            sole_y = (rest_vertices[foot_vertices, 1].min() if foot_vertices.any()
+                      else points[k][1])
+        heights.append(max(0.0, float(points[k][1] - sole_y)))
     return FootRig(rest_joints=np.asarray(rest_joints, np.float64),
                    point_rest_m=np.asarray(points, np.float64), point_joint=tuple(joints),
                    contact_height_m=np.asarray(heights))

@@ -44,6 +44,25 @@ def _track_rows(results: RunResults, track_id: int) -> np.ndarray:
     return rows[first]
 
 
+def track_legs(results: RunResults, shape: RestShape, track_id: int,
+               locked: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One track's world leg joints and foot points, raw or foot-locked: (rows (T,), joints
+    (T, 2, 4, 3) hip/knee/ankle/foot per side, points (T, 4, 3) in FOOT_POINTS order)."""
+    det, world = results.detections, results.world
+    rows = _track_rows(results, track_id)
+    pose = results.feet.locked_body_pose[rows] if locked else det["body_pose"][rows]
+    transl = results.feet.locked_transl_m[rows] if locked else world.transl_m[rows]
+    rig = track_rig(shape, np.median(det["betas"][rows], axis=0))
+
+    def tensor(values: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(values, np.float64))
+
+    with torch.no_grad():
+        joints, points = pose_legs(rig, tensor(world.global_orient[rows]), tensor(transl),
+                                   leg_rotations(tensor(pose)))
+    return rows, joints.numpy(), points.numpy()
+
+
 def add_foot_stage(results: RunResults, shape: RestShape,
                    options: FootStageOptions = FootStageOptions()) -> RunResults:
     """``results`` with a ``feet`` block (see ``aios_core.animation.foot_motion``)."""
