@@ -2,16 +2,32 @@
 
     python blender_inspect.py FILE [BONE ...]    # or: blender -b --python blender_inspect.py -- ...
 
-Prints one JSON object: ``objects`` (type, parent, active action), ``actions`` (name, frame
-range), ``cameras_animated`` and, per armature, the world-space head of each named BONE at every
-scene frame of its action (``bones``: {armature: {bone: [[x, y, z], ...]}}), in Blender's z-up
-frame.
+Prints one JSON object: ``objects`` (type, parent, action: active or stashed in an NLA track),
+``actions`` (name, frame range) and, per armature, the world-space head of each named BONE at
+every scene frame of its action (``bones``: {armature: {bone: [[x, y, z], ...]}}), in
+Blender's z-up frame.
 """
 
 import json
 import sys
 
 import bpy
+
+
+def object_action(obj):
+    """The object's active action, else the one stashed in its first NLA strip, made active as
+    a user would (the glTF importer activates the first glTF animation, stashes the others)."""
+    data = obj.animation_data
+    if data is None:
+        return None
+    if data.action is None:
+        strips = [strip for track in data.nla_tracks for strip in track.strips if strip.action]
+        if not strips:
+            return None
+        data.action = strips[0].action
+        if hasattr(data, "action_slot"):
+            data.action_slot = strips[0].action_slot
+    return data.action
 
 
 def main(argv: list) -> None:
@@ -25,17 +41,17 @@ def main(argv: list) -> None:
     scene = bpy.context.scene
     report = {"objects": {}, "actions": {}, "bones": {}}
     for obj in bpy.data.objects:
-        data = obj.animation_data
+        action = object_action(obj)
         report["objects"][obj.name] = {
             "type": obj.type, "parent": obj.parent.name if obj.parent else None,
-            "action": data.action.name if data and data.action else None}
+            "action": action.name if action else None}
     for action in bpy.data.actions:
         report["actions"][action.name] = list(action.frame_range)
     for obj in bpy.data.objects:
-        data = obj.animation_data
-        if obj.type != "ARMATURE" or not (data and data.action) or not bone_names:
+        action = object_action(obj)
+        if obj.type != "ARMATURE" or action is None or not bone_names:
             continue
-        first, last = (round(v) for v in data.action.frame_range)
+        first, last = (round(v) for v in action.frame_range)
         tracks = {name: [] for name in bone_names if name in obj.pose.bones}
         for frame in range(first, last + 1):
             scene.frame_set(frame)
