@@ -428,3 +428,48 @@ def render_frames(world: SyntheticWorld, seed: int = 0, margin_px: int = 360) ->
                 cv2.circle(image, (int(u), int(v)), max(2, width // 80), colour, -1)
         frames[k] = image
     return frames
+
+
+def _angle_deg(rotation: np.ndarray) -> np.ndarray:
+    """Rotation angle of (..., 3, 3) matrices, degrees."""
+    cos = (np.trace(rotation, axis1=-2, axis2=-1) - 1) / 2
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def world_errors(world: SyntheticWorld, observation: Observation, results: RunResults,
+                 person_of_detection: np.ndarray | None = None) -> dict[str, float]:
+    """The estimated world block of ``results`` against the truth, gauge-free:
+
+    - normal_deg: angle between the estimated and true up, in the first camera's frame;
+    - floor_cm: error of the camera's height above the floor;
+    - rotation_deg: mean over frames of the error of each frame's rotation from the first;
+    - root_cm: mean distance of the world pelvis to the truth after the best turn about the up
+      axis and shift along the floor (height is not aligned: floor errors count).
+    """
+    est, camera = results.world, world.camera
+    if person_of_detection is None:
+        person_of_detection = observation.person_of_detection
+    true_up_cam0 = camera.camera_to_scene_R[0].T @ np.array([0.0, 1.0, 0.0])
+    est_up_cam0 = est.camera_to_world_R[0].T @ np.array([0.0, 1.0, 0.0])
+    normal = np.degrees(np.arccos(np.clip(true_up_cam0 @ est_up_cam0, -1, 1)))
+    floor = abs(est.camera_position_m[0, 1] - camera.position_m[0, 1]) * 100
+    frames = results.frame_index_per_frame
+    true_rel = np.einsum("ji,fjk->fik", camera.camera_to_scene_R[0], camera.camera_to_scene_R[frames])
+    est_rel = np.einsum("ji,fjk->fik", est.camera_to_world_R[0], est.camera_to_world_R)
+    rotation = float(_angle_deg(np.einsum("fji,fjk->fik", est_rel, true_rel)).mean())
+    truth, estimate = [], []
+    for row, person in enumerate(person_of_detection):
+        walker = world.people[person]
+        frame = int(results.detections["frame_index"][row])
+        truth.append(walker.joints_m[frame, 0])
+        estimate.append(est.transl_m[row] + walker.rest_pelvis_m)
+    truth, estimate = np.array(truth), np.array(estimate)
+    # Best turn about y and shift in x-z (2-D Procrustes without scale).
+    a, b = estimate[:, [0, 2]], truth[:, [0, 2]]
+    a_c, b_c = a - a.mean(0), b - b.mean(0)
+    u, _, vt = np.linalg.svd(a_c.T @ b_c)
+    turn = u @ np.diag([1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+    aligned = a_c @ turn + b.mean(0)
+    error = np.sqrt(((aligned - b) ** 2).sum(1) + (estimate[:, 1] - truth[:, 1]) ** 2)
+    return {"normal_deg": float(normal), "floor_cm": float(floor), "rotation_deg": rotation,
+            "root_cm": float(error.mean() * 100)}

@@ -1,0 +1,228 @@
+"""The world stage of `aios run` / `aios ground`: the real camera, the floor, the world frame.
+
+Order: focal length (user, metadata or assumed) -> translations re-derived for it -> the
+camera's rotation per frame (``static``, ``rotating`` or ``auto``) -> sole points of planted
+feet in the first frame's camera orientation -> robust floor plane -> each body moved along its
+viewing ray so that its planted foot stands on the floor (removes per-frame and per-person
+depth error) -> the world frame (see ``aios_core.world.frame``). When no floor is found the
+results stay in the camera frame, with a warning; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from aios_core.io.results_file import RunResults
+from aios_core.world.camera_motion import STATIC_BELOW_DEG, CameraMotion, estimate_rotation
+from aios_core.world.errors import WorldInputError, WorldOptionError
+from aios_core.world.feet import (
+    FOOT_JOINTS,
+    PELVIS,
+    FootPoints,
+    body_up,
+    floor_candidates,
+    footprints,
+)
+from aios_core.world.frame import WorldFrame
+from aios_core.world.ground_plane import (
+    FloorPlane,
+    NoFloorFound,
+    body_distance_scale,
+    fit_floor,
+)
+from aios_core.world.intrinsics import FocalChoice, choose_focal
+from aios_core.world.rescale import rescale_depth, scale_along_rays
+from aios_core.world.world_axes import bodies_in_world, camera_poses, reference_to_world
+
+CAMERA_CHOICES = ("static", "rotating", "auto")
+# rows (results-file fields, leading axis N) -> (N, 144, 3) posed joints without translation
+BodyJoints = Callable[[dict[str, np.ndarray]], np.ndarray]
+JOINT_BATCH = 256
+FLOOR_SCALE_RANGE = (0.7, 1.4)  # a floor-based depth correction beyond this is not trusted
+
+
+@dataclass
+class WorldOptions:
+    fov_deg: float | None = None
+    focal_px: float | None = None
+    camera: str = "auto"  # "static" | "rotating" | "auto"
+    floor_depth_correction: bool = True  # move bodies along their rays onto the floor
+
+    def check(self) -> None:
+        if self.camera not in CAMERA_CHOICES:
+            raise WorldOptionError(f"--camera {self.camera} is not one of "
+                                   f"{', '.join(CAMERA_CHOICES)}")
+        from aios_core.world.intrinsics import check_camera_options
+
+        check_camera_options(self.fov_deg, self.focal_px)
+
+
+@dataclass
+class WorldReport:
+    focal: FocalChoice
+    camera_mode: str
+    camera_note: str  # what --camera chose and why
+    floor: FloorPlane | None = None
+    motion: CameraMotion | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _posed_joints(results: RunResults, body_joints: BodyJoints) -> np.ndarray:
+    count = results.num_detections
+    chunks = [
+        body_joints({key: value[start:start + JOINT_BATCH]
+                     for key, value in results.detections.items()})
+        for start in range(0, count, JOINT_BATCH)
+    ]
+    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 144, 3))
+
+
+def _frame_rows(results: RunResults) -> np.ndarray:
+    """(D,) row of the per-frame arrays for each detection."""
+    lookup = {int(f): row for row, f in enumerate(results.frame_index_per_frame)}
+    return np.array([lookup[int(f)] for f in results.detections["frame_index"]], np.int64)
+
+
+def _real_focal(results: RunResults, focal: FocalChoice) -> np.ndarray:
+    """(F,) focal length per frame for the chosen source (the assumed one where none)."""
+    return np.array([
+        focal.focal_for(int(w), int(h)) or float(assumed[0])
+        for (w, h), assumed in zip(results.image_size_wh_per_frame, results.focal_px_per_frame,
+                                   strict=True)
+    ])
+
+
+def _camera_motion(
+    results: RunResults, options: WorldOptions, frames: Iterable[np.ndarray] | None,
+    focal_per_frame: np.ndarray, report: WorldReport,
+) -> np.ndarray:
+    """(F, 3, 3) camera-to-reference rotations; sets the report's mode and note."""
+    identity = np.tile(np.eye(3), (results.num_frames, 1, 1))
+    if options.camera == "static":
+        report.camera_mode, report.camera_note = "static", "static (--camera static)"
+        return identity
+    if frames is None:
+        if options.camera == "rotating":
+            raise WorldInputError("--camera rotating needs the input's frames: run `aios ground` "
+                                  "with --input VIDEO (or put the video next to the results)")
+        report.camera_mode = "static"
+        report.camera_note = "auto chose static: the input's frames are not available"
+        return identity
+    rows = {int(f): row for row, f in enumerate(results.frame_index_per_frame)}
+    boxes = [[] for _ in range(results.num_frames)]
+    for frame, box in zip(results.detections["frame_index"],
+                          results.detections["body_box_xyxy_px"], strict=True):
+        boxes[rows[int(frame)]].append(box)
+    motion = estimate_rotation(frames, [np.reshape(b, (-1, 4)) for b in boxes], focal_per_frame,
+                               results.principal_point_px_per_frame)
+    report.motion = motion
+    turn = motion.max_turn_deg
+    if options.camera == "auto" and turn < STATIC_BELOW_DEG:
+        report.camera_mode = "static"
+        report.camera_note = f"auto chose static: the background turns {turn:.2f} deg at most"
+        return identity
+    report.camera_mode = "rotating"
+    report.camera_note = (f"auto chose rotating: the camera turns up to {turn:.1f} deg"
+                          if options.camera == "auto" else
+                          f"rotating (--camera rotating): up to {turn:.1f} deg")
+    if motion.translates:
+        report.warnings.append(
+            f"the camera seems to move, not only turn (only {motion.rotation_inlier_fraction:.0%}"
+            " of background points follow a pure rotation): world positions are approximate")
+    if motion.unreliable_pairs:
+        report.warnings.append(f"{motion.unreliable_pairs} frame pairs had too little background "
+                               "to see the camera turn; taken as not turning")
+    return motion.camera_to_ref_R
+
+
+def _floor_scales(feet: FootPoints, candidates: np.ndarray, plane: FloorPlane) -> np.ndarray:
+    """(D,) factor on each body's distance along its viewing ray that puts it on the floor: per
+    track, the median over its planted frames of the factor that puts the lowest sole point
+    on the floor (1 for tracks that never plant a foot).
+
+    One factor per track, not per frame: a viewing ray meets the floor at a grazing angle, so
+    a centimetre of error in a foot's height (pose, orientation) is several centimetres along
+    the ray; the median corrects a person's depth bias without adding that noise."""
+    heights = plane.heights_m(feet.points_m).reshape(len(feet.points_m), -1)
+    lowest = feet.points_m.reshape(len(heights), -1, 3)[np.arange(len(heights)),
+                                                       heights.argmin(1)]
+    measured = body_distance_scale(plane, lowest, feet.pelvis_m)
+    lo, hi = FLOOR_SCALE_RANGE
+    planted = candidates.any(1) & np.isfinite(measured) & (measured > lo) & (measured < hi)
+    scales = np.ones(len(feet.time_s))
+    for track in np.unique(feet.track_id):
+        rows = np.flatnonzero(feet.track_id == track)
+        good = rows[planted[rows]]
+        if len(good):
+            scales[rows] = np.median(measured[good])
+    return scales
+
+
+def add_world_frame(
+    results: RunResults,
+    body_joints: BodyJoints,
+    options: WorldOptions,
+    frames: Iterable[np.ndarray] | None = None,
+    input_path: Path | None = None,
+) -> tuple[RunResults, WorldReport]:
+    """``results`` with the real camera's translations and a ``world`` block (or, when no floor
+    is found, only the former and a warning). ``frames``: the processed frames in order (for
+    ``rotating``/``auto``); ``input_path``: where to look for focal-length metadata."""
+    options.check()
+    focal = choose_focal(options.fov_deg, options.focal_px, input_path)
+    report = WorldReport(focal, "static", "")
+    focal_per_frame = _real_focal(results, focal)
+    rows = _frame_rows(results)
+    joints = _posed_joints(results, body_joints)  # (D, 144, 3)
+    rest_pelvis = joints[:, PELVIS]
+    transl = rescale_depth(results.detections["transl_m"], rest_pelvis,
+                           focal_per_frame[rows] / results.focal_px_per_frame[rows, 0])
+    rotations = _camera_motion(results, options, frames, focal_per_frame, report)
+
+    detection_R = rotations[rows]  # (D, 3, 3) camera -> reference
+    feet_cam = joints[:, np.array(FOOT_JOINTS)] + transl[:, None, None]  # (D, 2, 3, 3)
+    feet = FootPoints(
+        points_m=np.einsum("dij,dfpj->dfpi", detection_R, feet_cam),
+        pelvis_m=np.einsum("dij,dj->di", detection_R, rest_pelvis + transl),
+        track_id=results.detections["track_id"], time_s=results.detections["timestamp_s"],
+    )
+    updated = replace(
+        results, detections={**results.detections, "transl_m": transl},
+        focal_px=np.full(2, focal_per_frame[0], np.float32) if len(focal_per_frame) else
+        results.focal_px,
+        focal_px_per_frame=np.repeat(focal_per_frame[:, None], 2, 1), world=None,
+    )
+    try:
+        if not results.num_detections:
+            raise NoFloorFound("nobody was detected")
+        up = body_up(feet)
+        plane = None
+        for _ in range(2):  # candidates again with the floor's own up
+            candidates = floor_candidates(feet, up)
+            plane = fit_floor(*footprints(feet, candidates), up)
+            up = plane.up
+    except NoFloorFound as reason:
+        report.warnings.append(f"no floor found ({reason}): results stay in the camera frame")
+        return updated, report
+    report.floor = plane
+    if options.floor_depth_correction:
+        scales = _floor_scales(feet, candidates, plane)
+        transl = scale_along_rays(transl, rest_pelvis, scales)
+        shift = (scales[:, None] - 1.0) * feet.pelvis_m  # bodies move along their pelvis rays
+        feet.points_m = feet.points_m + shift[:, None, None]
+        feet.pelvis_m = feet.pelvis_m + shift
+
+    first = np.lexsort((feet.track_id, feet.time_s, ~candidates.any(1)))[0]
+    lowest = np.where(candidates[first][:, None], feet.points_m[first] @ plane.up, np.inf)
+    foot, point = np.unravel_index(np.argmin(lowest), lowest.shape)
+    ref_to_world, origin = reference_to_world(plane, feet.points_m[first, foot, point])
+    to_world, position = camera_poses(ref_to_world, origin, rotations)
+    orient_w, transl_w = bodies_in_world(results.detections["global_orient"], transl,
+                                         rest_pelvis, to_world[rows], position[rows])
+    world = WorldFrame(to_world, position, orient_w, transl_w, report.camera_mode, focal.source)
+    updated = replace(updated, detections={**updated.detections, "transl_m": transl}, world=world)
+    return updated, report
