@@ -3,9 +3,14 @@ planted feet, tests/synthetic_world.py), before vs after locking, measured again
 
     python3 bench/bench_animation.py [--frames 300] [--people 3] [--out FILE.json]
 
-Scenarios: a static and a rotating camera at the default estimation noise, and one at twice
-that noise. The world block is the truth seen through a world stage that got camera and floor
-right plus per-detection noise (tests/world_results.py), so the numbers isolate the foot stage.
+Scenarios ``oracle_*``: the world block is the truth seen through a world stage that got camera
+and floor right plus per-detection noise (tests/world_results.py; the camera does not matter
+there), at the default noise and at twice that, so the numbers isolate the foot stage.
+Scenarios ``world_stage_*``: the whole chain, tests/synthetic_world.py's ``observe`` (what the
+network would output: camera-frame jitter, depth error, missed detections) through the world
+stage (aios_core.world.stage, true focal length given) and then the foot stage; the truth is
+aligned to the estimated world frame by the rigid floor motion (yaw + shift) that best maps the
+true pelvis path onto the raw estimate.
 Per scenario, over every track (means weighted by track length):
 
 * skate_cm_per_frame: mean horizontal motion of truly planted heel/toe points between
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,14 +42,64 @@ from aios_core.animation.leg_chain import leg_rotations, pose_legs  # noqa: E402
 from aios_core.animation.results_stage import add_foot_stage, track_legs, track_rig  # noqa: E402
 from aios_core.body import SmplxModel  # noqa: E402
 from aios_core.export.rest_shape import RestShape  # noqa: E402
-from tests.world_results import world_case, world_smplx_dir  # noqa: E402
+from aios_core.world.stage import WorldOptions, add_world_frame  # noqa: E402
+from tests.synthetic_world import (  # noqa: E402
+    ObservationNoise,
+    body_joints,
+    load_world_body_model,
+    make_world,
+    observe,
+    render_frames,
+)
+from tests.world_results import WorldCase, world_case, world_smplx_dir  # noqa: E402
 
-SCENARIOS = {
-    "static": dict(rotating=False),
-    "rotating": dict(rotating=True),
-    "rotating_2x_noise": dict(rotating=True, transl_sigma_m=0.016, pose_sigma_rad=0.03,
-                              orient_sigma_rad=0.02),
+ORACLE_SCENARIOS = {
+    "oracle": dict(rotating=False),
+    "oracle_2x_noise": dict(rotating=False, transl_sigma_m=0.016, pose_sigma_rad=0.03,
+                            orient_sigma_rad=0.02),
 }
+STAGE_SCENARIOS = {"world_stage_static": False, "world_stage_rotating": True}
+
+
+def world_stage_case(smplx_dir: Path, frames: int, people: int, rotating: bool,
+                     seed: int) -> WorldCase:
+    """observe -> world stage; the truth per detection, aligned to the estimated world."""
+    model = load_world_body_model(smplx_dir)
+    world = make_world(model, frames=frames, num_people=people, rotating=rotating, seed=seed)
+    observation = observe(world, ObservationNoise(seed=seed))
+    video = render_frames(world, seed) if rotating else None
+    results, _ = add_world_frame(
+        observation.results, lambda params: body_joints(model, params),
+        WorldOptions(focal_px=world.camera.focal_px, camera="rotating" if rotating else "static"),
+        frames=None if video is None else iter(video))
+    if results.world is None:
+        raise SystemExit("the world stage found no floor on the synthetic scene")
+    det = results.detections
+    people_rows = observation.person_of_detection
+    truth = {key: np.stack([getattr(world.people[p], key)[k] for p, k in
+                            zip(people_rows, det["frame_index"], strict=True)])
+             for key in ("global_orient", "transl_m", "body_pose", "contact")}
+    rest_pelvis = np.stack([world.people[p].rest_pelvis_m for p in people_rows])
+    turn, shift = _floor_alignment(rest_pelvis + truth["transl_m"],
+                                   rest_pelvis + results.world.transl_m)
+    orient = (Rotation.from_matrix(turn) * Rotation.from_rotvec(truth["global_orient"]))
+    transl = (rest_pelvis + truth["transl_m"]) @ turn.T + shift - rest_pelvis
+    return WorldCase(results, truth["contact"], orient.as_rotvec(), truth["body_pose"], transl,
+                     np.zeros((len(transl), 0, 3)))
+
+
+def _floor_alignment(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation about y and shift with target ~ R @ source + t (least squares, Kabsch in x-z)."""
+    a, b = source[:, [0, 2]], target[:, [0, 2]]
+    a0, b0 = a - a.mean(0), b - b.mean(0)
+    u, _, vt = np.linalg.svd(a0.T @ b0)
+    r2 = (u @ vt).T
+    if np.linalg.det(r2) < 0:
+        vt[-1] *= -1
+        r2 = (u @ vt).T
+    turn = np.array([[r2[0, 0], 0.0, r2[0, 1]], [0.0, 1.0, 0.0], [r2[1, 0], 0.0, r2[1, 1]]])
+    shift = target.mean(0) - source.mean(0) @ turn.T
+    return turn, shift
 
 
 def truth_legs(case, shape, results, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,14 +173,22 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/animation.json"))
+    parser.add_argument("--only", nargs="*", help="scenario names to run (default: all)")
     args = parser.parse_args()
     report = {"frames": args.frames, "people": args.people, "scenarios": {}}
     with tempfile.TemporaryDirectory() as folder:
         smplx_dir = world_smplx_dir(Path(folder))
         shape = RestShape(SmplxModel(smplx_dir))
-        for name, noise in SCENARIOS.items():
-            case = world_case(smplx_dir, frames=args.frames, num_people=args.people,
-                              seed=args.seed, **noise)
+        cases = {name: (lambda noise=noise: world_case(
+            smplx_dir, frames=args.frames, num_people=args.people, seed=args.seed, **noise))
+            for name, noise in ORACLE_SCENARIOS.items()}
+        cases.update({name: (lambda rotating=rotating: world_stage_case(
+            smplx_dir, args.frames, args.people, rotating, args.seed))
+            for name, rotating in STAGE_SCENARIOS.items()})
+        for name, make_case in cases.items():
+            if args.only and name not in args.only:
+                continue
+            case = make_case()
             start = time.process_time()
             locked = add_foot_stage(case.results, shape)
             cpu_s = time.process_time() - start

@@ -20,8 +20,9 @@ import numpy as np
 class ContactConfig:
     height_on_m: float = 0.05
     height_off_m: float = 0.08
-    speed_on_m_s: float = 0.45
-    speed_off_m_s: float = 0.75
+    # Steadied points (see steadied_points) of a walking foot move at 2-4 m/s in swing.
+    speed_on_m_s: float = 0.8
+    speed_off_m_s: float = 1.2
     speed_span: int = 3
     min_run: int = 3
     max_gap: int = 2
@@ -85,6 +86,24 @@ def detect_contacts(points_m: np.ndarray, times_s: np.ndarray, contact_height_m:
         high = (height[:, p] > config.height_off_m) | (speed[:, p] > config.speed_off_m_s)
         labels[:, p] = _clean(_hysteresis(low, high), config.min_run, config.max_gap)
     return labels
+
+
+def steadied_points(points_m: np.ndarray, pelvis_m: np.ndarray, times_s: np.ndarray,
+                    sigma_s: float) -> np.ndarray:
+    """(T, P, 3) foot points carried by a pelvis path smoothed over ``sigma_s`` (Gaussian in
+    time): each point keeps its place relative to the pelvis (the pose, which per-frame depth or
+    translation jitter of an estimate does not touch) and the body as a whole moves smoothly."""
+    times_s = np.asarray(times_s, np.float64)
+    if sigma_s <= 0 or len(times_s) < 2:
+        return points_m
+    smooth = np.empty_like(pelvis_m)
+    lower = np.searchsorted(times_s, times_s - 3 * sigma_s)
+    upper = np.searchsorted(times_s, times_s + 3 * sigma_s, side="right")
+    for t in range(len(times_s)):
+        window = slice(lower[t], upper[t])
+        weight = np.exp(-0.5 * ((times_s[window] - times_s[t]) / sigma_s) ** 2)
+        smooth[t] = weight @ pelvis_m[window] / weight.sum()
+    return points_m + (smooth - pelvis_m)[:, None]
 
 
 def contact_runs(labels: np.ndarray) -> list[tuple[int, int]]:

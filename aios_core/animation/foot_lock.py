@@ -5,7 +5,7 @@ root translation offset (T, 3) and per-frame changes of the eight leg joints' lo
 (hips, knees, ankles, feet; T x 8 x 3, applied after the estimated rotation). Terms:
 
 * contact: every foot point labelled in contact sits at its run's anchor, the median of its
-  estimated positions over the run (lifted to its flat-foot height if that median is lower);
+  estimated (or steadied) positions over the run, lifted to its flat-foot height if lower;
 * floor: no foot point below its flat-foot height, at any frame;
 * data: the changes stay small (root offset in metres, rotations in radians);
 * smoothness: the changes' second differences over time are small, so the correction fades in
@@ -63,9 +63,12 @@ def _second_difference(values: torch.Tensor) -> torch.Tensor:
 
 def lock_feet(rig: FootRig, global_orient: np.ndarray, transl_m: np.ndarray,
               body_pose: np.ndarray, labels: np.ndarray,
-              config: FootLockConfig = FootLockConfig()) -> LockedMotion:
+              config: FootLockConfig = FootLockConfig(),
+              anchor_points_m: np.ndarray | None = None) -> LockedMotion:
     """One track's world-frame SMPL-X motion ((T, 3), (T, 3), (T, 21, 3)) and its (T, 4)
-    contact labels -> the foot-locked body pose and translation."""
+    contact labels -> the foot-locked body pose and translation. ``anchor_points_m`` (T, 4, 3):
+    the foot points the anchors are taken from (default: those of the motion itself; the foot
+    stage passes them steadied, see ``contact.steadied_points``)."""
     body_pose = np.asarray(body_pose, np.float64)
     transl_m = np.asarray(transl_m, np.float64)
     if len(transl_m) < 3 or not labels.any():
@@ -74,9 +77,10 @@ def lock_feet(rig: FootRig, global_orient: np.ndarray, transl_m: np.ndarray,
     orient = torch.as_tensor(np.asarray(global_orient, np.float64), dtype=dtype)
     transl = torch.as_tensor(transl_m, dtype=dtype)
     local = leg_rotations(torch.as_tensor(body_pose, dtype=dtype))
-    with torch.no_grad():
-        _, points = pose_legs(rig, orient, transl, local)
-    anchors = torch.as_tensor(contact_anchors(points.numpy(), labels, rig.contact_height_m))
+    if anchor_points_m is None:
+        with torch.no_grad():
+            anchor_points_m = pose_legs(rig, orient, transl, local)[1].numpy()
+    anchors = torch.as_tensor(contact_anchors(anchor_points_m, labels, rig.contact_height_m))
     in_contact = torch.as_tensor(labels, dtype=torch.bool)
     anchors = torch.where(in_contact[..., None], anchors, torch.zeros((), dtype=dtype))
     floor = torch.as_tensor(rig.contact_height_m, dtype=dtype)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from aios_core.animation.contact import ContactConfig, detect_contacts
+from aios_core.animation.contact import ContactConfig, detect_contacts, steadied_points
 from aios_core.animation.foot_lock import FootLockConfig, lock_feet
 from aios_core.animation.foot_motion import FootMotion
 from aios_core.animation.foot_rig import FootRig, foot_rig
@@ -25,6 +25,9 @@ class NoWorldFrameError(AiosError):
 @dataclass(frozen=True)
 class FootStageOptions:
     lock: bool = True  # False: contact labels only (`--no-foot-lock`)
+    # The body path is smoothed over this (Gaussian sigma) before contacts are found and
+    # anchors placed: monocular depth jitter moves whole bodies, not feet against the pelvis.
+    steady_sigma_s: float = 0.12
     contact: ContactConfig = ContactConfig()
     foot_lock: FootLockConfig = FootLockConfig()
 
@@ -81,12 +84,14 @@ def add_foot_stage(results: RunResults, shape: RestShape,
         with torch.no_grad():
             _, points = pose_legs(rig, torch.as_tensor(orient), torch.as_tensor(transl[rows]),
                                   leg_rotations(torch.as_tensor(body_pose[rows])))
-        labels = detect_contacts(points.numpy(), det["timestamp_s"][rows],
-                                 rig.contact_height_m, options.contact)
+        times = det["timestamp_s"][rows]
+        steady = steadied_points(points.numpy(), rig.rest_joints[0] + transl[rows], times,
+                                 options.steady_sigma_s)
+        labels = detect_contacts(steady, times, rig.contact_height_m, options.contact)
         contact[rows] = labels
         if options.lock:
             locked = lock_feet(rig, orient, transl[rows], body_pose[rows], labels,
-                               options.foot_lock)
+                               options.foot_lock, anchor_points_m=steady)
             body_pose[rows], transl[rows] = locked.body_pose, locked.transl_m
     feet = FootMotion(contact, body_pose, transl) if options.lock else FootMotion(contact)
     return replace(results, feet=feet)
