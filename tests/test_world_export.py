@@ -165,3 +165,16 @@ def test_world_export_of_results_without_a_world_says_run_ground(smplx_model_dir
     assert not (tmp_path / "x.glb").exists()
     with pytest.raises(NoWorldFrameError, match="run `aios ground` first"):
         add_foot_stage(make_results(), RestShape(body))
+
+
+def test_foot_pass_after_the_world_stage(case, smplx_dir):
+    from aios_core.pipeline.foot_pass import foot_pass
+    from tests.synthetic_world import load_world_body_model
+
+    model = load_world_body_model(smplx_dir)  # the checkpoint's kind of body model
+    done = foot_pass(case.results, model, lock=False)
+    assert done.feet is not None and not done.feet.locked
+    assert metrics.contact_f1(done.feet.contact, case.truth_contact) >= 0.85
+    no_world = done.select(np.ones(done.num_detections, bool))
+    no_world.world = None
+    assert foot_pass(no_world, model).feet is None
