@@ -3,9 +3,9 @@
     python blender_inspect.py FILE [BONE ...]    # or: blender -b --python blender_inspect.py -- ...
 
 Prints one JSON object: ``objects`` (type, parent, action: active or stashed in an NLA track),
-``actions`` (name, frame range) and, per armature, the world-space head of each named BONE at
-every scene frame of its action (``bones``: {armature: {bone: [[x, y, z], ...]}}), in
-Blender's z-up frame.
+``actions`` (name, frame range), ``bone_names`` per armature and, per armature, the
+world-space head of each named BONE at every scene frame of its action (``bones``:
+{armature: {bone: [[x, y, z], ...]}}), in Blender's z-up frame.
 """
 
 import json
@@ -39,12 +39,15 @@ def main(argv: list) -> None:
     else:
         bpy.ops.import_scene.gltf(filepath=path)
     scene = bpy.context.scene
-    report = {"objects": {}, "actions": {}, "bones": {}}
+    report = {"objects": {}, "actions": {}, "bones": {}, "bone_names": {}}
     for obj in bpy.data.objects:
         action = object_action(obj)
         report["objects"][obj.name] = {
             "type": obj.type, "parent": obj.parent.name if obj.parent else None,
             "action": action.name if action else None}
+    for obj in bpy.data.objects:
+        if obj.type == "ARMATURE":
+            report["bone_names"][obj.name] = [bone.name for bone in obj.data.bones]
     for action in bpy.data.actions:
         report["actions"][action.name] = list(action.frame_range)
     for obj in bpy.data.objects:

@@ -9,6 +9,7 @@ from aios_core.animation.results_stage import add_foot_stage
 from aios_core.body import SmplxModel
 from aios_core.export import ExportOptions, export_results
 from aios_core.export.rest_shape import RestShape
+from aios_core.export.skeleton_names import SKELETON_JOINT_NAMES
 from tests.blender_check import blender_or_skip, blender_report
 from tests.export_synthetic import make_results
 from tests.world_results import world_case, world_smplx_dir
@@ -55,3 +56,11 @@ def test_blender_opens_a_world_export_with_people_on_the_floor(tmp_path, file_fo
     for armature, bones in report["bones"].items():  # Blender is z up
         heights = np.array([np.array(track)[:, 2] for track in bones.values()])
         assert -0.01 < heights.min() < 0.15, (armature, heights.min())
+
+
+def test_blender_keeps_the_mixamo_names_of_an_fbx(body, tmp_path):
+    blender_or_skip()
+    (path,) = export_results(make_results(), body, ExportOptions(
+        file_format="fbx", out_path=tmp_path / "mixamo.fbx", track_ids=(0,), skeleton="mixamo"))
+    (names,) = blender_report(path)["bone_names"].values()
+    assert sorted(names) == sorted(SKELETON_JOINT_NAMES["mixamo"])
