@@ -7,6 +7,7 @@ import click
 from aios_cli.doctor import doctor
 from aios_cli.eval import eval_command
 from aios_cli.export import export
+from aios_cli.ground import ground
 from aios_cli.run import run
 from aios_cli.train import train
 
@@ -22,5 +23,6 @@ def cli() -> None:
 cli.add_command(doctor)
 cli.add_command(run)
 cli.add_command(export)
+cli.add_command(ground)
 cli.add_command(train)
 cli.add_command(eval_command)

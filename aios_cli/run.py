@@ -40,9 +40,19 @@ from aios_cli.errors import reported_errors
               type=click.FloatRange(0.0, 1.0))
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same input.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("--fov", "fov_deg", type=float,
+              help="The camera's horizontal field of view in degrees (default: from the file's "
+                   "metadata, else the network's assumption).")
+@click.option("--focal-px", type=float, help="The camera's focal length in pixels (instead of "
+                                               "--fov).")
+@click.option("--camera", "camera_mode", default="auto", show_default=True,
+              help="static | rotating (estimated from the background) | auto (decides, says "
+                   "which).")
+@click.option("--floor", "render_floor", is_flag=True,
+              help="Draw the fitted floor grid in the --render overlay.")
 def run(input_path: Path, results_path, render_path, side_view, checkpoint, smplx_dir, device,
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
-        smooth_strength, resume, quiet) -> None:
+        smooth_strength, resume, quiet, fov_deg, focal_px, camera_mode, render_floor) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.io.results_file import ResultsFileError
@@ -57,6 +67,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     from aios_core.rendering.gl_backend import RendererUnavailableError
     from aios_core.rendering.gl_context import import_pyrender
     from aios_core.video import VideoInputError, VideoOutputError
+    from aios_core.world.stage import WorldOptions
 
     console = Console(stderr=True, quiet=quiet)
     options = RunOptions(
@@ -64,6 +75,8 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         batch_size=batch_size, num_people=num_people, start_frame=start, end_frame=end,
         max_frames=max_frames, smooth_strength=smooth_strength if smooth else 0.0,
         side_view=side_view, resume=resume,
+        world=WorldOptions(fov_deg=fov_deg, focal_px=focal_px, camera=camera_mode),
+        render_floor=render_floor,
     )
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,
@@ -85,6 +98,8 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
                 on_render_frame=lambda: progress.advance(draw, 1),
             )
     _print_summary(console, summary)
+    for warning in summary.warnings:
+        click.echo(f"aios run: warning: {warning}", err=True)
     if summary.decode_error:
         click.echo(f"aios run: warning: the input stopped decoding early ({summary.decode_error}); "
                    f"results cover the {summary.frames} frames that decoded", err=True)
@@ -112,6 +127,8 @@ def _print_summary(console, summary) -> None:
     for stage, seconds in summary.seconds.items():
         rate = f" ({summary.frames / seconds:.2f} fps)" if seconds > 0 else ""
         table.add_row(f"{stage} time", f"{seconds:.1f} s{rate}")
+    if summary.world_note:
+        table.add_row("world", summary.world_note)
     table.add_row("results", str(summary.results_path))
     if summary.render_path:
         table.add_row("overlay video", str(summary.render_path))

@@ -26,7 +26,7 @@ Contact order per person and frame: [left_heel, left_toe, right_heel, right_toe]
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -349,6 +349,17 @@ def observe(world: SyntheticWorld, noise: ObservationNoise | None = None) -> Obs
     return Observation(results, np.array(person_of), assumed, per_frame)
 
 
+def tracked_and_smoothed(observation: Observation, strength: float = 0.5) -> Observation:
+    """The observation after `aios run`'s tracking and smoothing (rows kept in order)."""
+    from aios_core.pipeline.tracking_pass import track_and_smooth
+    from aios_core.tracking import TrackerConfig
+
+    smoothed = track_and_smooth(observation.results, 0, TrackerConfig(), strength)
+    if smoothed.num_detections != observation.results.num_detections:
+        raise AssertionError("the tracker dropped detections of the synthetic world")
+    return replace(observation, results=smoothed)
+
+
 def _inside(pixel: np.ndarray, size_wh) -> bool:
     return bool(0 <= pixel[0] < size_wh[0] and 0 <= pixel[1] < size_wh[1])
 
@@ -454,7 +465,8 @@ def world_errors(world: SyntheticWorld, observation: Observation, results: RunRe
     normal = np.degrees(np.arccos(np.clip(true_up_cam0 @ est_up_cam0, -1, 1)))
     floor = abs(est.camera_position_m[0, 1] - camera.position_m[0, 1]) * 100
     frames = results.frame_index_per_frame
-    true_rel = np.einsum("ji,fjk->fik", camera.camera_to_scene_R[0], camera.camera_to_scene_R[frames])
+    true_rel = np.einsum("ji,fjk->fik", camera.camera_to_scene_R[0],
+                         camera.camera_to_scene_R[frames])
     est_rel = np.einsum("ji,fjk->fik", est.camera_to_world_R[0], est.camera_to_world_R)
     rotation = float(_angle_deg(np.einsum("fji,fjk->fik", est_rel, true_rel)).mean())
     truth, estimate = [], []

@@ -9,13 +9,12 @@ from tests.synthetic_world import (
     load_world_body_model,
     make_world,
     observe,
-    write_world_smplx,
 )
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    model = load_world_body_model(write_world_smplx(tmp_path_factory.mktemp("world_smplx")))
+def world(world_smplx_dir):
+    model = load_world_body_model(world_smplx_dir)
     return make_world(model, frames=40, num_people=2, rotating=True)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from aios_core.io.results_file import RunResults
 from aios_core.pipeline.meshes import MeshMaker
+from aios_core.rendering.floor_grid import FloorGrid, draw_floor_grid
 from aios_core.rendering.overlay import MeshOverlayRenderer
 from aios_core.video import MediaReader, PrefetchingDecoder, VideoWriter
 
@@ -20,12 +21,16 @@ def render_overlay(
     out_path: Path,
     side_view: bool = False,
     on_frame: Callable[[], None] | None = None,
+    floor: bool = False,
 ) -> VideoWriter:
     """Decode ``reader`` again, render every frame that was processed, write ``out_path``.
 
     The output keeps the input's frame rate (and timestamps) and its audio track. Frames of
     another size than the first (image folders) are drawn at their own size, then letterboxed.
+    ``floor``: draw the world block's floor as a grid under the people (needs ``results.world``).
     """
+    world = results.world if floor else None
+    grid = FloorGrid.around(world.transl_m) if world is not None else None
     rows_by_frame: dict[int, list[int]] = {}
     for row, frame in enumerate(results.detections["frame_index"]):
         rows_by_frame.setdefault(int(frame), []).append(row)
@@ -54,6 +59,13 @@ def render_overlay(
                         meshes.vertices(people) if rows else np.zeros((0, 0, 3), np.float32)
                     )
                     frame_row = results.frame_row(index)  # each frame has its own camera
+                    if grid is not None:
+                        rgb = draw_floor_grid(
+                            rgb.copy(), grid, world.camera_to_world_R[frame_row],
+                            world.camera_position_m[frame_row],
+                            results.focal_px_per_frame[frame_row],
+                            results.principal_point_px_per_frame[frame_row],
+                        )
                     image = renderer.render(
                         rgb, vertices, meshes.faces, people["track_id"],
                         results.focal_px_per_frame[frame_row],

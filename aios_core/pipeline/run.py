@@ -26,8 +26,10 @@ from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
+from aios_core.pipeline.world_pass import world_pass
 from aios_core.tracking import TrackerConfig
 from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
+from aios_core.world.stage import WorldOptions
 
 Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]
 
@@ -51,6 +53,8 @@ class RunOptions:
     resume: bool = False
     checkpoint_every_frames: int = 64
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    world: WorldOptions | None = None  # the world stage (needs the body model); None: skip it
+    render_floor: bool = False  # draw the fitted floor grid in the overlay
 
     def resolved_results_path(self) -> Path:
         if self.results_path is not None:
@@ -69,6 +73,8 @@ class RunSummary:
     resumed_from_frame: int
     decode_error: str | None
     seconds: dict[str, float]
+    world_note: str | None = None  # the world stage's camera choice and focal length
+    warnings: list[str] = field(default_factory=list)
 
 
 def partial_path(results_path: Path) -> Path:
@@ -140,10 +146,14 @@ def _write_json_atomically(data: dict, path: Path) -> None:
 
 def check_run_inputs(options: RunOptions) -> MediaInfo:
     """Fail fast, before any model is loaded: unreadable input or unwritable outputs."""
+    if options.world is not None:
+        options.world.check()
     info = _reader(options, skip=0).info
     _check_writable(options.resolved_results_path(), "results")
     if options.render_path is not None:
         _check_writable(Path(options.render_path), "video")
+    if options.render_floor and options.render_path is None:
+        raise RunOutputError("--floor draws the floor grid in the overlay: add --render OUT")
     return info
 
 
@@ -178,15 +188,24 @@ def run_pipeline(
     results: RunResults = track_and_smooth(
         log.to_results(), options.start_frame, options.tracker, options.smooth_strength
     )
+    seconds["tracking"] = time.perf_counter() - started
+    warnings, world_note = [], None
+    if options.world is not None and meshes is not None:
+        started = time.perf_counter()
+        results, report = world_pass(results, meshes, options.world, Path(options.input_path))
+        world_note = f"camera {report.camera_note}; focal: {report.focal.describe()}"
+        warnings += report.warnings
+        seconds["world"] = time.perf_counter() - started
+    if options.render_floor and results.world is None:
+        warnings.append("no fitted floor to draw: the overlay has no floor grid")
     save_results(results, results_path)
     checkpoint.unlink(missing_ok=True)
-    seconds["tracking"] = time.perf_counter() - started
 
     if options.render_path is not None:
         started = time.perf_counter()
         render_overlay(
             _reader(options, skip=0), results, meshes, Path(options.render_path),
-            options.side_view, on_render_frame,
+            options.side_view, on_render_frame, floor=options.render_floor,
         )
         seconds["render"] = time.perf_counter() - started
 
@@ -200,6 +219,8 @@ def run_pipeline(
         resumed_from_frame=resumed_from,
         decode_error=decode_error,
         seconds=seconds,
+        world_note=world_note,
+        warnings=warnings,
     )
     _write_json_atomically(
         {**asdict(summary), "fps": results.fps, "options": asdict(options)}, summary.summary_path

@@ -39,7 +39,8 @@ from aios_core.world.rescale import rescale_depth, scale_along_rays
 from aios_core.world.world_axes import bodies_in_world, camera_poses, reference_to_world
 
 CAMERA_CHOICES = ("static", "rotating", "auto")
-# rows (results-file fields, leading axis N) -> (N, 144, 3) posed joints without translation
+# rows (results-file fields, leading axis N) -> (N, >= 66, 3) posed joints in the body
+# model's order, without translation (``body_points.SkeletonPoints``)
 BodyJoints = Callable[[dict[str, np.ndarray]], np.ndarray]
 JOINT_BATCH = 256
 FLOOR_SCALE_RANGE = (0.7, 1.4)  # a floor-based depth correction beyond this is not trusted
@@ -78,7 +79,7 @@ def _posed_joints(results: RunResults, body_joints: BodyJoints) -> np.ndarray:
                      for key, value in results.detections.items()})
         for start in range(0, count, JOINT_BATCH)
     ]
-    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 144, 3))
+    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0, 66, 3))
 
 
 def _frame_rows(results: RunResults) -> np.ndarray:
@@ -177,7 +178,7 @@ def add_world_frame(
     report = WorldReport(focal, "static", "")
     focal_per_frame = _real_focal(results, focal)
     rows = _frame_rows(results)
-    joints = _posed_joints(results, body_joints)  # (D, 144, 3)
+    joints = _posed_joints(results, body_joints)  # (D, 66, 3)
     rest_pelvis = joints[:, PELVIS]
     transl = rescale_depth(results.detections["transl_m"], rest_pelvis,
                            focal_per_frame[rows] / results.focal_px_per_frame[rows, 0])
