@@ -50,9 +50,12 @@ from aios_cli.errors import reported_errors
                    "which).")
 @click.option("--floor", "render_floor", is_flag=True,
               help="Draw the fitted floor grid in the --render overlay.")
+@click.option("--no-foot-lock", "no_foot_lock", is_flag=True,
+              help="Keep the raw motion: label foot contacts but do not plant the feet.")
 def run(input_path: Path, results_path, render_path, side_view, checkpoint, smplx_dir, device,
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
-        smooth_strength, resume, quiet, fov_deg, focal_px, camera_mode, render_floor) -> None:
+        smooth_strength, resume, quiet, fov_deg, focal_px, camera_mode, render_floor,
+        no_foot_lock) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.io.results_file import ResultsFileError
@@ -76,7 +79,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         max_frames=max_frames, smooth_strength=smooth_strength if smooth else 0.0,
         side_view=side_view, resume=resume,
         world=WorldOptions(fov_deg=fov_deg, focal_px=focal_px, camera=camera_mode),
-        render_floor=render_floor,
+        render_floor=render_floor, foot_lock=not no_foot_lock,
     )
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,

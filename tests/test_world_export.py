@@ -178,3 +178,25 @@ def test_foot_pass_after_the_world_stage(case, smplx_dir):
     no_world = done.select(np.ones(done.num_detections, bool))
     no_world.world = None
     assert foot_pass(no_world, model).feet is None
+
+
+@pytest.mark.parametrize("lock", [True, False])
+def test_aios_ground_adds_the_foot_block_then_export_writes_the_world(smplx_dir, tmp_path, lock):
+    from tests.synthetic_world import load_world_body_model, make_world, observe
+
+    world = make_world(load_world_body_model(smplx_dir), frames=45, num_people=2)
+    path = save_results(observe(world).results, tmp_path / "clip.aios.npz")
+    runner = CliRunner()
+    outcome = runner.invoke(cli, ["ground", str(path), "--camera", "static", "--focal-px",
+                                  str(world.camera.focal_px), "--smplx-dir", str(smplx_dir),
+                                  *([] if lock else ["--no-foot-lock"])])
+    assert outcome.exit_code == 0, outcome.output
+    grounded = load_results(path)
+    assert grounded.world is not None and grounded.feet.locked == lock
+    assert grounded.feet.contact.any()
+    outcome = runner.invoke(cli, ["export", str(path), "--format", "glb", "--combined",
+                                  "--out", str(tmp_path / "scene.glb"),
+                                  "--smplx-dir", str(smplx_dir)])
+    assert outcome.exit_code == 0, outcome.output
+    gltf = pygltflib.GLTF2().load(str(tmp_path / "scene.glb"))
+    assert [a.name for a in gltf.animations] == ["track_0", "track_1", "camera"]

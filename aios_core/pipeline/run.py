@@ -54,6 +54,7 @@ class RunOptions:
     checkpoint_every_frames: int = 64
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     world: WorldOptions | None = None  # the world stage (needs the body model); None: skip it
+    foot_lock: bool = True  # after the world stage: plant feet in contact (False: labels only)
     render_floor: bool = False  # draw the fitted floor grid in the overlay
 
     def resolved_results_path(self) -> Path:
@@ -192,7 +193,8 @@ def run_pipeline(
     warnings, world_note = [], None
     if options.world is not None and meshes is not None:
         started = time.perf_counter()
-        results, report = world_pass(results, meshes, options.world, Path(options.input_path))
+        results, report = world_pass(results, meshes, options.world, Path(options.input_path),
+                                     options.foot_lock)
         world_note = f"camera {report.camera_note}; focal: {report.focal.describe()}"
         warnings += report.warnings
         seconds["world"] = time.perf_counter() - started

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.io.results_file import RunResults
+from aios_core.pipeline.foot_pass import foot_pass
 from aios_core.pipeline.meshes import MeshMaker
 from aios_core.video import MediaReader
 from aios_core.world.body_points import SkeletonPoints
@@ -27,11 +28,14 @@ def processed_frames(input_path: Path, results: RunResults) -> Iterator[np.ndarr
 
 
 def world_pass(
-    results: RunResults, meshes: MeshMaker, options: WorldOptions, input_path: Path | None
+    results: RunResults, meshes: MeshMaker, options: WorldOptions, input_path: Path | None,
+    foot_lock: bool = True,
 ) -> tuple[RunResults, WorldReport]:
-    """Run the world stage; ``input_path`` (or None) supplies frames and focal metadata."""
+    """Run the world stage, then the foot stage (contact labels; foot-locked motion unless
+    ``foot_lock`` is False); ``input_path`` (or None) supplies frames and focal metadata."""
     options.check()
     needs_frames = options.camera != "static" and input_path is not None
     frames = processed_frames(Path(input_path), results) if needs_frames else None
     points = SkeletonPoints(meshes.body_model)
-    return add_world_frame(results, points, options, frames, input_path)
+    grounded, report = add_world_frame(results, points, options, frames, input_path)
+    return foot_pass(grounded, meshes.body_model, foot_lock), report
