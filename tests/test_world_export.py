@@ -200,3 +200,23 @@ def test_aios_ground_adds_the_foot_block_then_export_writes_the_world(smplx_dir,
     assert outcome.exit_code == 0, outcome.output
     gltf = pygltflib.GLTF2().load(str(tmp_path / "scene.glb"))
     assert [a.name for a in gltf.animations] == ["track_0", "track_1", "camera"]
+
+
+def test_world_json_validates_and_holds_the_camera_path(locked, body, tmp_path):
+    import json
+
+    import jsonschema
+
+    from aios_core.export.json_motion import MOTION_JSON_SCHEMA
+
+    (path,) = export_results(locked, body, ExportOptions(file_format="json",
+                                                         out_path=tmp_path / "m.json"))
+    document = json.loads(path.read_text())
+    jsonschema.validate(document, MOTION_JSON_SCHEMA)
+    assert document["coordinate_frame"] == "world"
+    camera_path = document["camera"]["path"]
+    assert len(camera_path) == locked.num_frames
+    np.testing.assert_allclose(camera_path[5]["position_m"], locked.world.camera_position_m[5],
+                               atol=1e-5)
+    np.testing.assert_allclose(np.reshape(camera_path[5]["camera_to_world_R"], (3, 3)),
+                               locked.world.camera_to_world_R[5], atol=1e-5)
