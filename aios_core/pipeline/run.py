@@ -23,10 +23,11 @@ import numpy as np
 from aios_core.io.results_file import RunResults, replace_atomically, save_results
 from aios_core.model.results import ImageResult
 from aios_core.pipeline.detections import DetectionLog
+from aios_core.pipeline.foot_pass import foot_pass
 from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
-from aios_core.pipeline.world_pass import world_pass
+from aios_core.pipeline.world_pass import smooth_in_world, world_pass
 from aios_core.tracking import TrackerConfig
 from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
 from aios_core.world.stage import WorldOptions
@@ -186,15 +187,18 @@ def run_pipeline(
     seconds["inference"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    with_world = options.world is not None and meshes is not None
     results: RunResults = track_and_smooth(
-        log.to_results(), options.start_frame, options.tracker, options.smooth_strength
+        log.to_results(), options.start_frame, options.tracker,
+        0.0 if with_world else options.smooth_strength,  # with a world: smoothed there
     )
     seconds["tracking"] = time.perf_counter() - started
     warnings, world_note = [], None
-    if options.world is not None and meshes is not None:
+    if with_world:
         started = time.perf_counter()
-        results, report = world_pass(results, meshes, options.world, Path(options.input_path),
-                                     options.foot_lock)
+        results, report = world_pass(results, meshes, options.world, Path(options.input_path))
+        results = smooth_in_world(results, meshes, options.smooth_strength)
+        results = foot_pass(results, meshes.body_model, options.foot_lock)  # after smoothing
         world_note = f"camera {report.camera_note}; focal: {report.focal.describe()}"
         warnings += report.warnings
         seconds["world"] = time.perf_counter() - started

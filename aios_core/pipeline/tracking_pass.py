@@ -42,25 +42,31 @@ def assign_tracks(results: RunResults, first_frame: int, tracker: TrackerConfig)
     return track_ids
 
 
+def smooth_tracks(detections: dict[str, np.ndarray], smoothing_strength: float) -> None:
+    """Smooth the parameters of tracked rows (track id >= 0) in place, per track, in time."""
+    config = smoothing_config(smoothing_strength)
+    if not config.enabled:
+        return
+    smoother = MultiPersonSmoother(config)
+    keys = (*config.rotation_keys, *config.translation_keys, *config.keypoint_keys,
+            *config.vector_keys)
+    for row in np.argsort(detections["frame_index"], kind="stable"):
+        track = int(detections["track_id"][row])
+        if track < 0:
+            continue
+        time_s = float(detections["timestamp_s"][row])
+        smoothed = smoother(track, {key: detections[key][row] for key in keys}, time_s)
+        for key, value in smoothed.items():
+            detections[key][row] = value
+
+
 def track_and_smooth(
     results: RunResults, first_frame: int, tracker: TrackerConfig, smoothing_strength: float
 ) -> RunResults:
     """A copy with track ids filled in and, when strength > 0, parameters smoothed per track."""
     detections = {key: value.copy() for key, value in results.detections.items()}
     detections["track_id"] = assign_tracks(results, first_frame, tracker)
-    config = smoothing_config(smoothing_strength)
-    if config.enabled:
-        smoother = MultiPersonSmoother(config)
-        keys = (*config.rotation_keys, *config.translation_keys, *config.keypoint_keys,
-                *config.vector_keys)
-        for row in np.argsort(detections["frame_index"], kind="stable"):
-            track = int(detections["track_id"][row])
-            if track < 0:
-                continue
-            time_s = float(detections["timestamp_s"][row])
-            smoothed = smoother(track, {key: detections[key][row] for key in keys}, time_s)
-            for key, value in smoothed.items():
-                detections[key][row] = value
+    smooth_tracks(detections, smoothing_strength)
     kept = detections["track_id"] >= 0
     world = None if results.world is None else results.world.select(kept)
     return replace(

@@ -39,6 +39,13 @@ class SkeletonPoints:
             self._num_betas = model.num_betas
 
     @torch.no_grad()
+    def rest_pelvis(self, rows: dict[str, np.ndarray]) -> np.ndarray:
+        """(N, 3) the pelvis joint of each unposed body: the centre its root turns about."""
+        shape = torch.cat([torch.as_tensor(np.asarray(rows[key], np.float64)).reshape(-1, 10)
+                           for key in ("betas", "expression")], 1)
+        return (self._joint_template[0] + shape @ self._joint_dirs[0].T).numpy()
+
+    @torch.no_grad()
     def __call__(self, rows: dict[str, np.ndarray]) -> np.ndarray:
         count = len(rows["global_orient"])
 

@@ -53,3 +53,16 @@ def bodies_in_world(
     pelvis_world = np.einsum("dij,dj->di", camera_to_world_R, pelvis_cam) + camera_position_m
     return orient.as_rotvec().astype(np.float32), (pelvis_world - rest_pelvis_m).astype(
         np.float32)
+
+
+def bodies_in_camera(
+    global_orient_world: np.ndarray,  # (D, 3)
+    transl_world_m: np.ndarray,  # (D, 3)
+    rest_pelvis_m: np.ndarray,  # (D, 3)
+    camera_to_world_R: np.ndarray,  # (D, 3, 3)
+    camera_position_m: np.ndarray,  # (D, 3)
+) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of ``bodies_in_world``: camera-frame ``global_orient`` and ``transl``."""
+    to_camera = np.transpose(camera_to_world_R, (0, 2, 1))
+    return bodies_in_world(global_orient_world, transl_world_m, rest_pelvis_m, to_camera,
+                           -np.einsum("dij,dj->di", to_camera, camera_position_m))

@@ -1,0 +1,119 @@
+"""`aios run ... --render out.mp4 --floor` and `aios ground` end to end on a generated clip."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from aios_cli.main import cli
+from aios_core.io.results_file import load_results, save_results
+from aios_core.model.embedded_body_model import EmbeddedSMPLX
+from aios_core.pipeline.meshes import MeshMaker
+from aios_core.pipeline.run import RunOptions, run_pipeline
+from aios_core.video import MediaReader, VideoWriter
+from aios_core.world.body_points import SkeletonPoints
+from aios_core.world.stage import WorldOptions
+from tests.synthetic_world import (
+    ObservationNoise,
+    ObservedPredictor,
+    load_world_body_model,
+    make_world,
+    observe,
+    render_frames,
+    world_errors,
+)
+
+FRAMES = 40
+
+
+@pytest.fixture(scope="module")
+def scene(world_smplx_dir, tmp_path_factory):
+    model = load_world_body_model(world_smplx_dir)
+    world = make_world(model, frames=FRAMES, num_people=3, rotating=True, seed=5,
+                       image_size_wh=(256, 144))
+    # Gentler than the stage tests' noise: a 40-frame clip has few footprints, and this test is
+    # about the run writing the right world, not the fit's accuracy (test_world_stage.py).
+    noise = ObservationNoise(depth_sigma=0.01, depth_bias_sigma=0.01, pixel_sigma=0.5,
+                             rotation_sigma_deg=0.5, seed=5)
+    observation = observe(world, noise)
+    clip = tmp_path_factory.mktemp("world_clip") / "walkers.mp4"
+    with VideoWriter(clip, world.fps) as writer:
+        for frame in render_frames(world, seed=5, margin_px=160):
+            writer.write(frame)
+    return world, observation, clip
+
+
+def _match_people(world, results) -> np.ndarray:
+    """Truth person of each tracked detection: the nearest projected pelvis in its frame."""
+    camera, people = world.camera, []
+    centres = results.detections["body_keypoints_px"][:, 11:13].mean(1)  # between the hips
+    for frame, centre in zip(results.detections["frame_index"], centres, strict=True):
+        pelvis_px = [camera.project(camera.to_camera(p.joints_m[frame, 0], frame))
+                     for p in world.people]
+        people.append(int(np.argmin(np.linalg.norm(np.array(pelvis_px) - centre, axis=1))))
+    return np.array(people)
+
+
+def test_run_with_floor_writes_world_fields_that_match_the_truth(scene, world_smplx_dir,
+                                                                 tmp_path):
+    world, observation, clip = scene
+    options = RunOptions(
+        clip, results_path=tmp_path / "r.npz", render_path=tmp_path / "overlay.mp4",
+        batch_size=8, world=WorldOptions(focal_px=world.camera.focal_px), render_floor=True,
+    )
+    meshes = MeshMaker(EmbeddedSMPLX.from_model_folder(world_smplx_dir))
+    summary = run_pipeline(options, ObservedPredictor(observation), meshes)
+    assert summary.warnings == []
+    assert "auto chose rotating" in summary.world_note
+    results = load_results(tmp_path / "r.npz")
+    assert results.world is not None and results.world.camera_mode == "rotating"
+    assert results.world.focal_source == "user"
+    errors = world_errors(world, observation, results, _match_people(world, results))
+    assert errors["normal_deg"] < 3.0
+    assert errors["floor_cm"] < 10.0
+    assert errors["rotation_deg"] < 1.0
+    assert errors["root_cm"] < 25.0
+    # What is written is consistent: world pelvis = camera pose applied to the camera pelvis.
+    rows = np.searchsorted(results.frame_index_per_frame, results.detections["frame_index"])
+    rest = SkeletonPoints(meshes.body_model).rest_pelvis(results.detections)
+    pelvis_world = np.einsum("dij,dj->di", results.world.camera_to_world_R[rows],
+                             results.detections["transl_m"] + rest) + \
+        results.world.camera_position_m[rows]
+    np.testing.assert_allclose(pelvis_world, results.world.transl_m + rest, atol=1e-4)
+    rendered = [frame.rgb for frame in MediaReader(tmp_path / "overlay.mp4")]
+    assert len(rendered) == FRAMES
+    # The grid's lines are drawn where the floor projects: a pixel of a line under the first
+    # person is near the grid colour in the overlay, not in the input.
+    first_input = next(iter(MediaReader(clip))).rgb
+    changed = np.abs(rendered[0].astype(int) - first_input.astype(int)).sum(-1) > 60
+    assert changed[world.camera.image_size_wh[1] // 2:].mean() > 0.01  # floor: lower half
+
+
+def test_ground_command_adds_the_world_block_to_a_results_file(scene, world_smplx_dir,
+                                                                tmp_path):
+    world, observation, clip = scene
+    path = save_results(observation.results, tmp_path / "walkers.aios.npz")
+    (tmp_path / observation.results.source).symlink_to(clip)  # named in the results, beside it
+    result = CliRunner().invoke(cli, [
+        "ground", str(path), "--focal-px", f"{world.camera.focal_px}", "--smplx-dir",
+        str(world_smplx_dir),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "camera: auto chose rotating" in result.output
+    grounded = load_results(path)
+    assert grounded.world.camera_mode == "rotating" and grounded.world.focal_source == "user"
+    assert world_errors(world, observation, grounded)["floor_cm"] < 10.0
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--fov", "0"], "aios ground: --fov 0 is impossible"),
+    (["--fov", "200"], "aios ground: --fov 200 is impossible"),
+    (["--focal-px", "-1"], "aios ground: --focal-px -1 is impossible"),
+    (["--camera", "sideways"], "aios ground: --camera sideways is not one of static, rotating"),
+])
+def test_bad_camera_options_are_one_line_before_any_work(arguments, message, tmp_path):
+    for command in (["ground", str(tmp_path / "absent.npz")], ["run", str(tmp_path / "x.mp4")]):
+        result = CliRunner().invoke(cli, [*command, *arguments])
+        expected = message.replace("aios ground", f"aios {command[0]}")
+        assert result.exit_code == 2
+        assert result.output.strip().startswith(expected) and len(
+            result.output.strip().splitlines()) == 1
