@@ -8,7 +8,8 @@ and floor right plus per-detection noise (tests/world_results.py; the camera doe
 there), at the default noise and at twice that, so the numbers isolate the foot stage.
 Scenarios ``world_stage_*``: the whole chain, tests/synthetic_world.py's ``observe`` (what the
 network would output: camera-frame jitter, depth error, missed detections) through the world
-stage (aios_core.world.stage, true focal length given) and then the foot stage; the truth is
+stage (aios_core.world.stage, true focal length given), `aios run`'s smoothing in the world
+frame and then the foot stage; the truth is
 aligned to the estimated world frame by the rigid floor motion (yaw + shift) that best maps the
 true pelvis path onto the raw estimate.
 Per scenario, over every track (means weighted by track length):
@@ -42,6 +43,9 @@ from aios_core.animation.leg_chain import leg_rotations, pose_legs  # noqa: E402
 from aios_core.animation.results_stage import add_foot_stage, track_legs, track_rig  # noqa: E402
 from aios_core.body import SmplxModel  # noqa: E402
 from aios_core.export.rest_shape import RestShape  # noqa: E402
+from aios_core.pipeline.meshes import MeshMaker  # noqa: E402
+from aios_core.pipeline.run import RunOptions  # noqa: E402
+from aios_core.pipeline.world_pass import smooth_in_world  # noqa: E402
 from aios_core.world.stage import WorldOptions, add_world_frame  # noqa: E402
 from tests.synthetic_world import (  # noqa: E402
     ObservationNoise,
@@ -59,6 +63,7 @@ ORACLE_SCENARIOS = {
                             orient_sigma_rad=0.02),
 }
 STAGE_SCENARIOS = {"world_stage_static": False, "world_stage_rotating": True}
+RUN_SMOOTHING = RunOptions(input_path=Path("x")).smooth_strength  # `aios run`'s default
 
 
 def world_stage_case(smplx_dir: Path, frames: int, people: int, rotating: bool,
@@ -74,6 +79,8 @@ def world_stage_case(smplx_dir: Path, frames: int, people: int, rotating: bool,
         frames=None if video is None else iter(video))
     if results.world is None:
         raise SystemExit("the world stage found no floor on the synthetic scene")
+    # As `aios run`: tracks smoothed in the world frame before the foot stage.
+    results = smooth_in_world(results, MeshMaker(model), RUN_SMOOTHING)
     det = results.detections
     people_rows = observation.person_of_detection
     truth = {key: np.stack([getattr(world.people[p], key)[k] for p, k in
