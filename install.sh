@@ -28,4 +28,9 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
     fi
 fi
 "$PY" -m pip install -e ".[dev,ray,view]"   # ray: `aios batch --ray`; view: `aios view`
+# Tests check every glb with Khronos' glTF-Validator (npm), installed into .node/ (git-ignored).
+if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+npm install --silent --no-audit --no-fund --prefix .node gltf-validator@2.0.0-dev.3.10
 echo "aios installed. Check your set-up with: aios doctor"

@@ -36,8 +36,14 @@ MIN_FPS, MAX_FPS = 1.0, 240.0
 @click.option("--combined", is_flag=True, help="glb/fbx: every person in one file.")
 @click.option("--units", "bvh_units", default="m", show_default=True,
               type=click.Choice(["m", "cm"]), help="bvh length unit (cm for Maya/MotionBuilder).")
+@click.option("--skeleton", default="smplx", show_default=True,
+              help="bvh/glb/fbx joint names: smplx, mixamo (Mixamo rigs, Blender retargeting "
+                   "add-ons, Unity Humanoid) or unreal (UE mannequin).")
+@click.option("--world/--no-world", default=None,
+              help="Write the world frame (floor at 0, the camera moving; npz z up as AMASS). "
+                   "Default: when the results have one (after `aios ground`).")
 def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir, camera_frame,
-           combined, bvh_units) -> None:
+           combined, bvh_units, skeleton, world) -> None:
     """Turn RESULTS (the .npz written by `aios run`) into files other tools open."""
     from aios_core.assets import AssetNotFoundError
     from aios_core.export import ExportError, ExportOptions, export_file
@@ -50,7 +56,7 @@ def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir,
             file_format=resolve_format(file_format, out_path), out_path=out_path,
             track_ids=tuple(track_ids), fps=fps,
             coordinate_frame="camera" if camera_frame else "y_up", combined=combined,
-            bvh_units=bvh_units,
+            bvh_units=bvh_units, skeleton=skeleton, world=world,
         )
         written = export_file(results_path, options, smplx_dir)
     for path in written[:_LISTED_FILES]:

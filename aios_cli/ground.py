@@ -22,12 +22,15 @@ from aios_cli.errors import reported_errors
               help="static | rotating | auto.")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
               help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME layout).")
+@click.option("--no-foot-lock", "no_foot_lock", is_flag=True,
+              help="Keep the raw motion: label foot contacts but do not plant the feet.")
 def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_mode,
-           smplx_dir) -> None:
+           smplx_dir, no_foot_lock) -> None:
     """Fit the floor and put every person of RESULTS into a gravity-aligned world frame."""
     from aios_core.assets import AssetNotFoundError, resolve_smplx_dir
     from aios_core.io.results_file import ResultsFileError, load_results, save_results
     from aios_core.model.embedded_body_model import EmbeddedSMPLX
+    from aios_core.pipeline.foot_pass import foot_pass
     from aios_core.pipeline.meshes import MeshMaker
     from aios_core.pipeline.world_pass import world_pass
     from aios_core.video import VideoInputError
@@ -45,6 +48,7 @@ def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_m
             raise VideoInputError(f"input not found: {input_path}")
         meshes = MeshMaker(EmbeddedSMPLX.from_model_folder(resolve_smplx_dir(smplx_dir)))
         grounded, report = world_pass(results, meshes, options, input_path)
+        grounded = foot_pass(grounded, meshes.body_model, lock=not no_foot_lock)
         written = save_results(grounded, out_path or results_path)
     click.echo(f"camera: {report.camera_note}")
     click.echo(f"focal length: {report.focal.describe()}")

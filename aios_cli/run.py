@@ -54,12 +54,14 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
                    "which).")
 @click.option("--floor", "render_floor", is_flag=True,
               help="Draw the fitted floor grid in the --render overlay.")
+@click.option("--no-foot-lock", "no_foot_lock", is_flag=True,
+              help="Keep the raw motion: label foot contacts but do not plant the feet.")
 @click.option("--view", is_flag=True,
               help="Then open the results in the 3D viewer (`aios view`) until Ctrl-C.")
 def run(input_path: Path, results_path, render_path, side_view, checkpoint, smplx_dir, device,
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
         smooth_strength, resume, quiet, fov_deg, focal_px, camera_mode, render_floor,
-        view) -> None:
+        no_foot_lock, view) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
     from rich.console import Console
 
@@ -90,7 +92,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         max_frames=max_frames, smooth_strength=smooth_strength if smooth else 0.0,
         side_view=side_view, resume=resume,
         world=WorldOptions(fov_deg=fov_deg, focal_px=focal_px, camera=camera_mode),
-        render_floor=render_floor,
+        render_floor=render_floor, foot_lock=not no_foot_lock,
     )
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,

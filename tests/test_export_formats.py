@@ -9,7 +9,6 @@ import numpy as np
 import pygltflib
 import pytest
 import trimesh
-from scipy.spatial.transform import Rotation
 
 from aios_core.body import SmplxModel
 from aios_core.body.keypoints import SMPLX_JOINT_NAMES, SMPLX_PARENTS
@@ -17,6 +16,8 @@ from aios_core.export import ExportOptions, build_motion, export_results
 from aios_core.export.json_motion import MOTION_JSON_SCHEMA
 from aios_core.export.rest_shape import RestShape
 from tests.export_synthetic import FPS, TRACK_FRAMES, flat_hand_smplx, make_results, smplx_posed
+from tests.gltf_reading import accessor_array, posed_skin
+from tests.gltf_validator import issue_codes, validate_glb
 
 
 @pytest.fixture(scope="module")
@@ -74,42 +75,12 @@ def test_json_validates_against_its_schema_and_holds_the_npz_values(body, motion
         jsonschema.validate(broken, MOTION_JSON_SCHEMA)
 
 
-def accessor_array(gltf: pygltflib.GLTF2, blob: bytes, index: int) -> np.ndarray:
-    """An accessor's data as a numpy array (tightly packed views, as the writer makes them)."""
-    accessor = gltf.accessors[index]
-    view = gltf.bufferViews[accessor.bufferView]
-    dtype = {pygltflib.FLOAT: np.float32, pygltflib.UNSIGNED_BYTE: np.uint8,
-             pygltflib.UNSIGNED_INT: np.uint32}[accessor.componentType]
-    width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4, "MAT4": 16}[accessor.type]
-    start = view.byteOffset + (accessor.byteOffset or 0)
-    data = np.frombuffer(blob, dtype=dtype, count=accessor.count * width, offset=start)
-    return data.reshape(accessor.count, width)
-
-
 def sampled_joint_positions(gltf, blob, frame: int) -> tuple[np.ndarray, float]:
-    """World positions of the skin's joints from the animation's keys at ``frame``."""
+    """World positions of the single skin's joints from its animation's keys at ``frame``."""
     (skin,) = gltf.skins
-    local_rotation = {node: np.eye(3) for node in skin.joints}
-    local_translation = {node: np.array(gltf.nodes[node].translation) for node in skin.joints}
     (animation,) = gltf.animations
-    times = None
-    for channel in animation.channels:
-        sampler = animation.samplers[channel.sampler]
-        times = accessor_array(gltf, blob, sampler.input)[:, 0]
-        value = accessor_array(gltf, blob, sampler.output)[frame].astype(np.float64)
-        if channel.target.path == "rotation":
-            local_rotation[channel.target.node] = Rotation.from_quat(value).as_matrix()
-        else:
-            local_translation[channel.target.node] = value
-    rotation, position = {}, {}
-    for node in skin.joints:  # parents come before children (SMPL-X order)
-        parent = next((p for p in skin.joints if node in (gltf.nodes[p].children or [])), None)
-        if parent is None:
-            rotation[node], position[node] = local_rotation[node], local_translation[node]
-        else:
-            rotation[node] = rotation[parent] @ local_rotation[node]
-            position[node] = position[parent] + rotation[parent] @ local_translation[node]
-    return np.array([position[node] for node in skin.joints]), float(times[frame])
+    times, positions = posed_skin(gltf, blob, skin, animation)
+    return positions[frame], float(times[frame])
 
 
 def test_glb_skin_and_animation_reproduce_smplx_joints(body, motion, flat_model, tmp_path):
@@ -136,11 +107,21 @@ def test_glb_skin_and_animation_reproduce_smplx_joints(body, motion, flat_model,
         np.testing.assert_allclose(sampled, joints[frame], atol=1e-4)
 
 
-def test_combined_glb_holds_every_track(body, tmp_path):
+def test_combined_glb_holds_one_animation_per_track_and_root_skinned_meshes(body, tmp_path):
     (path,) = export(body, tmp_path, "glb", "all.glb", combined=True)
     gltf = pygltflib.GLTF2().load(str(path))
-    assert len(gltf.skins) == 2 and len(gltf.animations) == 1
-    assert {gltf.nodes[n].name for n in gltf.scenes[0].nodes} == {"track_0", "track_7"}
+    assert len(gltf.skins) == 2
+    assert [a.name for a in gltf.animations] == ["track_0", "track_7"]
+    roots = {gltf.nodes[n].name: n for n in gltf.scenes[0].nodes}
+    assert set(roots) == {"track_0", "track_0_body", "track_7", "track_7_body"}
+    for animation, skin in zip(gltf.animations, gltf.skins, strict=True):
+        # Each animation moves only its own person's joints.
+        assert {c.target.node for c in animation.channels} == set(skin.joints)
+        body_node = gltf.nodes[roots[f"{skin.name}_body"]]
+        assert body_node.skin == gltf.skins.index(skin) and body_node.mesh is not None
+        assert gltf.nodes[roots[skin.name]].children == [skin.joints[0]]
+    issues = validate_glb(path)
+    assert issues["numErrors"] == 0 and issue_codes(issues) == [], issues["messages"][:5]
 
 
 @pytest.mark.parametrize("file_format", ["obj", "ply"])

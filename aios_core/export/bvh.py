@@ -2,7 +2,8 @@
 
 The skeleton is the person's own rest-pose SMPL-X skeleton: the 55 joints regressed from the
 template shaped by the track's betas (neutral expression), named as in
-``aios_core.body.keypoints.SMPLX_JOINT_NAMES``, with the SMPL-X parents. Its rest pose is
+``aios_core.body.keypoints.SMPLX_JOINT_NAMES`` (or another naming, ``--skeleton``: see
+``aios_core.export.skeleton_names``), with the SMPL-X parents. Its rest pose is
 SMPL-X's (T-pose, flat hands), so each joint's BVH rotation is exactly its SMPL-X local
 rotation (SMPL-X joints carry no rest orientation of their own).
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ from aios_core.body.keypoints import SMPLX_JOINT_NAMES, SMPLX_PARENTS
 from aios_core.export.motion import ExportError, Motion, TrackMotion
 from aios_core.export.paths import atomic_output, per_track_paths
 from aios_core.export.rest_shape import RestShape
+from aios_core.export.skeleton_names import joint_names
 
 UNIT_SCALES = {"m": 1.0, "cm": 100.0}
 ROTATION_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
@@ -60,7 +63,7 @@ def _depth_first() -> list[int]:
     return order
 
 
-def _hierarchy(rest_joints: np.ndarray, scale: float) -> str:
+def _hierarchy(rest_joints: np.ndarray, scale: float, names: Sequence[str]) -> str:
     children = _children()
     lines: list[str] = ["HIERARCHY"]
 
@@ -71,13 +74,13 @@ def _hierarchy(rest_joints: np.ndarray, scale: float) -> str:
         pad = "\t" * depth
         parent = SMPLX_PARENTS[joint]
         if parent < 0:
-            lines.append(f"ROOT {SMPLX_JOINT_NAMES[joint]}")
+            lines.append(f"ROOT {names[joint]}")
             lines.append(f"{pad}{{")
             lines.append(f"{pad}\t{offset(np.zeros(3))}")
             lines.append(f"{pad}\tCHANNELS 6 Xposition Yposition Zposition "
                          + " ".join(ROTATION_CHANNELS))
         else:
-            lines.append(f"{pad}JOINT {SMPLX_JOINT_NAMES[joint]}")
+            lines.append(f"{pad}JOINT {names[joint]}")
             lines.append(f"{pad}{{")
             lines.append(f"{pad}\t{offset(rest_joints[joint] - rest_joints[parent])}")
             lines.append(f"{pad}\tCHANNELS 3 " + " ".join(ROTATION_CHANNELS))
@@ -106,8 +109,10 @@ def _euler_degrees(poses: np.ndarray) -> np.ndarray:
     return np.unwrap(angles.reshape(frames, joints, 3), period=360.0, axis=0)
 
 
-def bvh_text(track: TrackMotion, rest_joints: np.ndarray, fps: float, units: str = "m") -> str:
-    """The BVH document of one track; ``rest_joints`` (55, 3) its neutral-expression rest joints."""
+def bvh_text(track: TrackMotion, rest_joints: np.ndarray, fps: float, units: str = "m",
+             names: Sequence[str] = SMPLX_JOINT_NAMES) -> str:
+    """The BVH document of one track; ``rest_joints`` (55, 3) its neutral-expression rest
+    joints, ``names`` the 55 joint names (see ``skeleton_names``)."""
     scale = UNIT_SCALES[units]
     order = _depth_first()
     angles = _euler_degrees(track.poses)[:, order]  # (T, 55, 3)
@@ -116,16 +121,18 @@ def bvh_text(track: TrackMotion, rest_joints: np.ndarray, fps: float, units: str
     table = io.StringIO()
     np.savetxt(table, values, fmt="%.6f", delimiter=" ")
     motion = f"MOTION\nFrames: {track.num_frames}\nFrame Time: {1.0 / fps:.8f}\n"
-    return _hierarchy(rest_joints, scale) + motion + table.getvalue()
+    return _hierarchy(rest_joints, scale, names) + motion + table.getvalue()
 
 
-def write_bvh(motion: Motion, shape: RestShape, out: Path, units: str = "m") -> list[Path]:
+def write_bvh(motion: Motion, shape: RestShape, out: Path, units: str = "m",
+              skeleton: str = "smplx") -> list[Path]:
     """One BVH per track (``out``, or ``<stem>_track<ID>.bvh`` for several tracks)."""
     if units not in UNIT_SCALES:
         raise ExportError(f"BVH units must be one of {sorted(UNIT_SCALES)}, got {units!r}")
+    names = joint_names(skeleton)
     paths = per_track_paths(out, [t.track_id for t in motion.tracks], ".bvh")
     for track in motion.tracks:
-        text = bvh_text(track, shape.rest_joints(track.betas), motion.fps, units)
+        text = bvh_text(track, shape.rest_joints(track.betas), motion.fps, units, names)
         with atomic_output(paths[track.track_id]) as temp:
             temp.write_text(text)
     return list(paths.values())

@@ -12,9 +12,16 @@ from aios_core.export.fbx import write_fbx
 from aios_core.export.gltf import write_glb
 from aios_core.export.json_motion import write_motion_json
 from aios_core.export.mesh_sequence import MESH_FORMATS, write_mesh_sequence
-from aios_core.export.motion import CoordinateFrame, ExportError, build_motion
+from aios_core.export.motion import (
+    NO_WORLD_HINT,
+    WORLD_FRAMES,
+    CoordinateFrame,
+    ExportError,
+    build_motion,
+)
 from aios_core.export.npz_motion import write_motion_npz
 from aios_core.export.rest_shape import RestShape
+from aios_core.export.skeleton_names import joint_names
 from aios_core.io.output_paths import check_writable_file, check_writable_folder, refuse_collisions
 from aios_core.io.results_file import RunResults, load_results
 
@@ -71,18 +78,23 @@ class ExportOptions:
     out_path: Path
     track_ids: tuple[int, ...] = field(default_factory=tuple)
     fps: float | None = None
-    coordinate_frame: CoordinateFrame = "y_up"
+    coordinate_frame: CoordinateFrame = "y_up"  # when not exporting the world frame
+    # True: the world frame (results without one are refused); None: the world frame when the
+    # results have one (npz turned z up, as AMASS), else ``coordinate_frame``; False: never.
+    world: bool | None = None
     combined: bool = False  # glb/fbx: every track in one file
     bvh_units: str = "m"
+    skeleton: str = "smplx"  # bvh/glb/fbx joint names: see aios_core.export.skeleton_names
 
 
 def export_results(results: RunResults, body: SmplxModel, options: ExportOptions) -> list[Path]:
     """Write ``results`` as ``options`` say; returns the files written."""
     if options.file_format not in FORMATS:
         raise ExportError(f"unknown format {options.file_format!r}; choose one of {FORMATS}")
+    joint_names(options.skeleton)  # an unknown name fails before any work
     shape = RestShape(body)
     motion = build_motion(results, shape, list(options.track_ids) or None, options.fps,
-                          options.coordinate_frame)
+                          export_frame(options, results))
     out = Path(options.out_path)
     match options.file_format:
         case "npz":
@@ -90,13 +102,28 @@ def export_results(results: RunResults, body: SmplxModel, options: ExportOptions
         case "json":
             return write_motion_json(motion, out)
         case "bvh":
-            return write_bvh(motion, shape, out, options.bvh_units)
+            return write_bvh(motion, shape, out, options.bvh_units, options.skeleton)
         case "glb":
-            return write_glb(motion, shape, out, options.combined)
+            return write_glb(motion, shape, out, options.combined, options.skeleton)
         case "fbx":
-            return write_fbx(motion, shape, out, options.combined)
+            return write_fbx(motion, shape, out, options.combined, options.skeleton)
         case _:
             return write_mesh_sequence(motion, body, shape, out, options.file_format)
+
+
+def export_frame(options: ExportOptions, results: RunResults) -> CoordinateFrame:
+    """The coordinate frame the export is written in (see ``ExportOptions.world``)."""
+    if options.coordinate_frame in WORLD_FRAMES:
+        return options.coordinate_frame
+    if options.coordinate_frame == "camera":
+        if options.world:
+            raise ExportError("--world and --camera-frame contradict each other: choose one")
+        return "camera"
+    if options.world is False or (options.world is None and results.world is None):
+        return options.coordinate_frame
+    if results.world is None:
+        raise ExportError(f"the results have no world frame: {NO_WORLD_HINT}")
+    return "world_z_up" if options.file_format == "npz" else "world"
 
 
 def export_file(results_path: str | os.PathLike, options: ExportOptions,
@@ -108,4 +135,7 @@ def export_file(results_path: str | os.PathLike, options: ExportOptions,
     results_path = Path(results_path)
     check_export_outputs(results_path, options)
     results = load_results(results_path)
+    if options.world and results.world is None:
+        raise ExportError(f"{results_path} has no world frame: run `aios ground "
+                          f"{results_path}` first (or export without --world)")
     return export_results(results, SmplxModel(smplx_dir), options)

@@ -67,10 +67,11 @@ def _convert(command: list[str], glb: bytes, fbx_path: Path, fps: float) -> None
                 raise ExportError(f"Blender's FBX conversion failed ({command[0]}): {tail}")
 
 
-def write_fbx(motion: Motion, shape: RestShape, out: Path, combined: bool = False) -> list[Path]:
+def write_fbx(motion: Motion, shape: RestShape, out: Path, combined: bool = False,
+              skeleton: str = "smplx") -> list[Path]:
     """One FBX per track, or every track in ``out`` when ``combined``."""
     command = blender_command()
     groups = files_for_tracks(out, motion.tracks, ".fbx", combined)
     for path, tracks in groups.items():
-        _convert(command, glb_bytes(tracks, shape), path, motion.fps)
+        _convert(command, glb_bytes(tracks, shape, skeleton, motion.camera), path, motion.fps)
     return list(groups)

@@ -4,7 +4,8 @@ One file; its layout is ``MOTION_JSON_SCHEMA`` (JSON Schema 2020-12). In short::
 
     {"format": "aios-motion", "version": 1, "source": ..., "fps": ..., "coordinate_frame": ...,
      "body_model": {"type": "smplx", "gender": "neutral", "flat_hand_mean": true, ...},
-     "camera": {"image_size_wh": [w, h], "focal_px": [fx, fy], "principal_point_px": [cx, cy]},
+     "camera": {"image_size_wh": [w, h], "focal_px": [fx, fy], "principal_point_px": [cx, cy],
+                "path": [...]},       # world exports: the camera's pose per frame
      "tracks": [{"track_id": 3, "betas": [10 numbers], "num_frames": ..., ...}],
      "frames": [{"frame_index": 0, "timestamp_s": 0.0,
                  "people": [{"track_id": 3, "global_orient": [x, y, z], "body_pose": [21 x 3],
@@ -73,9 +74,11 @@ MOTION_JSON_SCHEMA: dict = {
         "source": {"type": "string"},
         "fps": {"type": "number", "exclusiveMinimum": 0},
         "coordinate_frame": {
-            "enum": ["y_up", "camera"],
+            "enum": ["y_up", "camera", "world", "world_z_up"],
             "description": "y_up: x right, y up, z towards the viewer, camera at the origin "
-                           "looking down -z; camera: OpenCV (x right, y down, z forward)",
+                           "looking down -z; camera: OpenCV (x right, y down, z forward); "
+                           "world: the floor at y = 0, y up, the camera moving "
+                           "(aios_core.world.frame); world_z_up: the world turned z up",
         },
         "body_model": {
             "type": "object",
@@ -97,6 +100,18 @@ MOTION_JSON_SCHEMA: dict = {
                 "image_size_wh": _numbers(2, kind="integer"),
                 "focal_px": _numbers(2),
                 "principal_point_px": _numbers(2),
+                "path": {
+                    "description": "world exports only: the camera per processed frame, "
+                                   "x_world = R @ x_cam (OpenCV axes) + position_m",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["timestamp_s", "camera_to_world_R", "position_m"],
+                        "properties": {"timestamp_s": {"type": "number"},
+                                       "camera_to_world_R": _numbers(9),
+                                       "position_m": _numbers(3)},
+                    },
+                },
             },
         },
         "tracks": {
@@ -176,12 +191,21 @@ def motion_document(motion: Motion) -> dict:
                        "joint_names": list(SMPLX_JOINT_NAMES)},
         "camera": {"image_size_wh": [int(v) for v in motion.image_size_wh],
                    "focal_px": _rounded(motion.focal_px),
-                   "principal_point_px": _rounded(motion.principal_point_px)},
+                   "principal_point_px": _rounded(motion.principal_point_px),
+                   **({} if motion.camera is None else {"path": _camera_path(motion)})},
         "tracks": [{"track_id": t.track_id, "betas": _rounded(t.betas),
                     "num_frames": t.num_frames, "first_frame_index": int(t.frame_index[0]),
                     "last_frame_index": int(t.frame_index[-1])} for t in motion.tracks],
         "frames": [frames[f] for f in sorted(frames)],
     }
+
+
+def _camera_path(motion: Motion) -> list[dict]:
+    camera = motion.camera
+    return [{"timestamp_s": round(float(time_s), _DECIMALS),
+             "camera_to_world_R": _rounded(rotation.reshape(-1)), "position_m": _rounded(p)}
+            for time_s, rotation, p in zip(camera.timestamp_s, camera.camera_to_world_R,
+                                           camera.position_m, strict=True)]
 
 
 def write_motion_json(motion: Motion, out: Path) -> list[Path]:

@@ -12,10 +12,14 @@
 * Translation: ``trans`` as in SMPL-X, so that the posed pelvis is ``J_pelvis(betas, expression)
   + trans``. It is re-derived for the track's betas so the pelvis stays exactly where each
   frame's own prediction put it.
-* Coordinates: ``"y_up"`` (default) is the camera frame turned 180 degrees about x: x right,
+* Coordinates: ``"y_up"`` is the camera frame turned 180 degrees about x: x right,
   y up, z towards the viewer; the camera sits at the origin looking down -z (OpenGL), people
   stand upright, as glTF, BVH importers and the Blender add-on's "SMPL-X" format expect.
   ``"camera"`` keeps the results' OpenCV camera frame (x right, y down, z forward).
+  ``"world"`` is the results' world frame (``aios ground`` / the world stage: y up, the floor
+  at y = 0, metres; see ``aios_core.world.frame``), with the foot-locked motion when the foot
+  stage locked it, and the camera moving in it (``Motion.camera``); ``"world_z_up"`` is the
+  same turned to z up (x, y, z) -> (x, -z, y), the AMASS convention.
 * Time grid: without ``fps`` every frame index from the track's first to its last detection;
   with ``fps`` the times k / fps (k integer) within the track's span. Values between
   detections (gaps in a track, or a new frame rate) are interpolated: rotations by slerp,
@@ -24,7 +28,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -34,9 +38,13 @@ from aios_core.errors import AiosError
 from aios_core.export.rest_shape import RestShape
 from aios_core.io.results_file import RunResults
 
-CoordinateFrame = Literal["y_up", "camera"]
+CoordinateFrame = Literal["y_up", "camera", "world", "world_z_up"]
+WORLD_FRAMES = ("world", "world_z_up")
 NUM_JOINTS = 55
-_FRAME_ROTATIONS = {"y_up": np.diag([1.0, -1.0, -1.0]), "camera": np.eye(3)}
+_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+_FRAME_ROTATIONS = {"y_up": np.diag([1.0, -1.0, -1.0]), "camera": np.eye(3),
+                    "world": np.eye(3), "world_z_up": _Y_UP_TO_Z_UP}
+NO_WORLD_HINT = "run `aios ground` on it first (or export with --camera-frame)"
 _SAME_TIME_S = 1e-9
 
 
@@ -64,6 +72,17 @@ class TrackMotion:
 
 
 @dataclass(frozen=True)
+class CameraPath:
+    """The camera of a world export, one pose per processed frame (C frames)."""
+
+    timestamp_s: np.ndarray  # (C,) float64
+    camera_to_world_R: np.ndarray  # (C, 3, 3) OpenCV camera axes -> export frame
+    position_m: np.ndarray  # (C, 3) camera centre in the export frame
+    yfov_rad: float  # vertical field of view
+    aspect: float  # width / height
+
+
+@dataclass(frozen=True)
 class Motion:
     """Every exported track plus what all formats share."""
 
@@ -74,6 +93,7 @@ class Motion:
     image_size_wh: tuple[int, int]
     focal_px: np.ndarray  # (2,)
     principal_point_px: np.ndarray  # (2,)
+    camera: CameraPath | None = None  # world exports: the moving camera (else it is the origin)
 
 
 def select_tracks(results: RunResults, track_ids: list[int] | None) -> list[int]:
@@ -102,6 +122,13 @@ def build_motion(
         raise ExportError(f"--fps must be positive, got {fps}")
     if coordinate_frame not in _FRAME_ROTATIONS:
         raise ExportError(f"unknown coordinate frame {coordinate_frame!r}")
+    camera = None
+    if coordinate_frame in WORLD_FRAMES:
+        if results.world is None:
+            raise ExportError(f"the results ({results.source}) have no world frame: "
+                              + NO_WORLD_HINT)
+        camera = _camera_path(results, _FRAME_ROTATIONS[coordinate_frame])
+        results = _world_motion(results)
     tracks = tuple(
         _track_motion(results, shape, track_id, fps, coordinate_frame)
         for track_id in select_tracks(results, track_ids)
@@ -114,6 +141,37 @@ def build_motion(
         image_size_wh=tuple(results.image_size_wh),
         focal_px=np.asarray(results.focal_px, dtype=np.float64),
         principal_point_px=np.asarray(results.principal_point_px, dtype=np.float64),
+        camera=camera,
+    )
+
+
+def _world_motion(results: RunResults) -> RunResults:
+    """``results`` with the world-frame (and, if the foot stage locked it, foot-locked) root,
+    translation and body pose in place of the camera-frame ones."""
+    world, feet = results.world, results.feet
+    detections = {**results.detections, "global_orient": world.global_orient,
+                  "transl_m": world.transl_m}
+    if feet is not None and feet.locked:
+        detections.update(body_pose=feet.locked_body_pose, transl_m=feet.locked_transl_m)
+    return replace(results, detections=detections, world=None, feet=None)
+
+
+def _camera_path(results: RunResults, to_frame: np.ndarray) -> CameraPath:
+    """The world camera of every processed frame, in the export frame."""
+    world = results.world
+    frames = results.frame_index_per_frame
+    known, first = np.unique(results.detections["frame_index"], return_index=True)
+    if len(known) > 1:
+        times = np.interp(frames, known, results.detections["timestamp_s"][first])
+    else:
+        times = frames / results.fps
+    width, height = results.image_size_wh_per_frame[0]
+    focal_y = float(results.focal_px_per_frame[0, 1])
+    return CameraPath(
+        timestamp_s=np.asarray(times, np.float64),
+        camera_to_world_R=to_frame @ world.camera_to_world_R.astype(np.float64),
+        position_m=world.camera_position_m.astype(np.float64) @ to_frame.T,
+        yfov_rad=float(2 * np.arctan(height / 2 / focal_y)), aspect=float(width / height),
     )
 
 

@@ -1,7 +1,8 @@
 """``--format npz``: one SMPL-X motion file per track, in the AMASS SMPL-X layout.
 
 Keys (T frames; float64 unless noted). The first block is what AMASS-style tools and the
-SMPL-X Blender add-on ("Add Animation", format "SMPL-X" for the default y-up export) read:
+SMPL-X Blender add-on ("Add Animation": format "AMASS" for a world-frame export, which is z up
+with people on the floor z = 0; format "SMPL-X" for a y-up camera-frame export) read:
 
 =====================  ==========  ========================================================
 poses                  (T, 165)    axis-angle of the 55 SMPL-X joints, absolute hand poses
@@ -22,7 +23,9 @@ frame_index            (T,) int64  frame number on the export grid (the input fr
 timestamp_s            (T,)        seconds from the start of the input
 interpolated           (T,) bool   no detection of this person at that frame: values filled in
 track_id               () int64    the person's track in the results
-coordinate_frame       () str      "y_up" or "camera" (see aios_core.export.motion)
+coordinate_frame       () str      "world_z_up" (results with a world frame: z up, the floor
+                                   at z = 0, as AMASS), "y_up" or "camera" (see
+                                   aios_core.export.motion)
 flat_hand_mean         () bool     True: hand poses are absolute
 =====================  ==========  ========================================================
 """

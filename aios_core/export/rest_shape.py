@@ -21,14 +21,18 @@ def _numpy(tensor: torch.Tensor) -> np.ndarray:
 class RestShape:
     """Rest (unposed) joints, template and skinning data of one SMPL-X model file."""
 
-    def __init__(self, body: SmplxModel):
-        layer = body.layer
+    def __init__(self, body: SmplxModel | torch.nn.Module):
+        """``body``: a SmplxModel, or a module holding the same SMPL-X buffers itself (the
+        checkpoint's embedded body model: v_template, shapedirs, expr_dirs, J_regressor,
+        lbs_weights, left/right_hand_mean, faces_tensor)."""
+        layer = getattr(body, "layer", body)
         self.v_template = _numpy(layer.v_template)  # (V, 3)
         self.shape_dirs = _numpy(layer.shapedirs)[..., :NUM_BETAS]  # (V, 3, 10)
         self.expression_dirs = _numpy(layer.expr_dirs)[..., :NUM_EXPRESSION_COEFFS]  # (V, 3, 10)
         self.joint_regressor = _numpy(layer.J_regressor)  # (55, V)
         self.skinning_weights = _numpy(layer.lbs_weights)  # (V, 55)
-        self.faces = body.faces  # (F, 3)
+        self.faces = (body.faces if isinstance(body, SmplxModel)
+                      else layer.faces_tensor.cpu().numpy().astype(np.int64))  # (F, 3)
         # smplx adds these mean hand poses to the predicted (relative) ones: flat_hand_mean=False.
         self.left_hand_mean = _numpy(layer.left_hand_mean).reshape(15, 3)
         self.right_hand_mean = _numpy(layer.right_hand_mean).reshape(15, 3)

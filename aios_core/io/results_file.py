@@ -60,6 +60,11 @@ world_up_axis                    () str         "y": y up, floor at y = 0
 world_camera_mode                () str         "static" | "rotating"
 world_focal_source               () str         "assumed" | "user" | "metadata"
 ===============================  ============  ==============================================
+
+Foot block (optional: present after the foot stage, which runs after the world stage; see
+``aios_core.animation.foot_motion``): ``foot_contact`` (D, 4) bool [left_heel, left_toe,
+right_heel, right_toe], ``foot_lock_applied`` () bool, and when it is true the foot-locked world
+motion ``world_locked_body_pose`` (D, 21, 3) and ``world_locked_transl_m`` (D, 3).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aios_core.animation.foot_motion import FootMotion
 from aios_core.errors import AiosError
 from aios_core.io.atomic import atomic_write_bytes
 from aios_core.io.file_kind import describe_file
@@ -123,6 +129,7 @@ class RunResults:
     focal_px_per_frame: np.ndarray | None = None  # (F, 2)
     principal_point_px_per_frame: np.ndarray | None = None  # (F, 2)
     world: WorldFrame | None = None
+    feet: FootMotion | None = None  # the foot stage's block (needs ``world``)
 
     def __post_init__(self) -> None:
         self._check_detections()
@@ -134,6 +141,9 @@ class RunResults:
             if len(self.world.global_orient) != self.num_detections:
                 raise ResultsFileError(f"world block has {len(self.world.global_orient)} rows "
                                        f"for {self.num_detections} detections")
+        if self.feet is not None and len(self.feet.contact) != self.num_detections:
+            raise ResultsFileError(f"foot block has {len(self.feet.contact)} rows for "
+                                   f"{self.num_detections} detections")
 
     def _fill_per_frame(self) -> None:
         frames = self.num_frames
@@ -188,9 +198,10 @@ class RunResults:
         """A copy keeping only the detections where ``mask`` is true."""
         kept = {key: value[mask] for key, value in self.detections.items()}
         values = {f.name: getattr(self, f.name) for f in fields(self)
-                  if f.name not in ("detections", "world")}
+                  if f.name not in ("detections", "world", "feet")}
         world = None if self.world is None else self.world.select(mask)
-        return RunResults(**values, detections=kept, world=world)
+        feet = None if self.feet is None else self.feet.select(mask)
+        return RunResults(**values, detections=kept, world=world, feet=feet)
 
 
 def save_results(results: RunResults, path: str | os.PathLike) -> Path:
@@ -206,6 +217,7 @@ def save_results(results: RunResults, path: str | os.PathLike) -> Path:
         "principal_point_px": np.asarray(results.principal_point_px, dtype=np.float32),
         **{key: getattr(results, key) for key in PER_FRAME_SHAPES},
         **_world_arrays(results.world),
+        **({} if results.feet is None else results.feet.to_arrays()),
     }
     atomic_write_bytes(path, lambda stream: np.savez(stream, **header, **results.detections))
     return path
@@ -231,6 +243,15 @@ def _world_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> WorldFrame 
         raise ResultsFileError(f"{path} has a world block without {err}") from None
     except ValueError as err:
         raise ResultsFileError(f"{path} has a malformed world block ({err})") from None
+
+
+def _feet_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> FootMotion | None:
+    try:
+        return FootMotion.from_arrays(arrays)
+    except KeyError as err:
+        raise ResultsFileError(f"{path} has a foot block without {err}") from None
+    except ValueError as err:
+        raise ResultsFileError(f"{path} has a malformed foot block ({err})") from None
 
 
 def load_results(path: str | os.PathLike) -> RunResults:
@@ -275,6 +296,7 @@ def load_results(path: str | os.PathLike) -> RunResults:
             detections={key: arrays[key] for key in PER_DETECTION_SHAPES if key in arrays},
             **{key: arrays.get(key) for key in PER_FRAME_SHAPES},
             world=_world_from_arrays(arrays, path),
+            feet=_feet_from_arrays(arrays, path),
         )
     except KeyError as err:
         raise ResultsFileError(f"{path} lacks the header field {err}") from None

@@ -24,6 +24,7 @@ from aios_core.io.output_paths import OutputPathError, check_writable_file, refu
 from aios_core.io.results_file import ResultsFileError, RunResults, load_results, save_results
 from aios_core.model.results import ImageResult
 from aios_core.pipeline.detections import DetectionLog
+from aios_core.pipeline.foot_pass import foot_pass
 from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
@@ -59,6 +60,7 @@ class RunOptions:
     checkpoint_every_s: float = 60.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     world: WorldOptions | None = None  # the world stage (needs the body model); None: skip it
+    foot_lock: bool = True  # after the world stage: plant feet in contact (False: labels only)
     render_floor: bool = False  # draw the fitted floor grid in the overlay
 
     def resolved_results_path(self) -> Path:
@@ -244,6 +246,7 @@ def _finish(
         started = time.perf_counter()
         results, report = world_pass(results, meshes, options.world, Path(options.input_path))
         results = smooth_in_world(results, meshes, options.smooth_strength)
+        results = foot_pass(results, meshes.body_model, options.foot_lock)  # after smoothing
         world_note = f"camera {report.camera_note}; focal: {report.focal.describe()}"
         warnings += report.warnings
         seconds["world"] = time.perf_counter() - started

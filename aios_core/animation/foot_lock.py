@@ -1,0 +1,122 @@
+"""Foot locking: one person's motion changed just enough that feet in contact stay put.
+
+A small optimisation over the whole track (torch, L-BFGS, CPU): the unknowns are a per-frame
+root translation offset (T, 3) and per-frame changes of the eight leg joints' local rotations
+(hips, knees, ankles, feet; T x 8 x 3, applied after the estimated rotation). Terms:
+
+* contact: every foot point labelled in contact sits at its run's anchor, the median of its
+  estimated (or steadied) positions over the run, lifted to its flat-foot height if lower;
+* floor: no foot point below its flat-foot height, at any frame;
+* data: the changes stay small (root offset in metres, rotations in radians);
+* smoothness: the changes' second differences over time are small, so the correction fades in
+  and out around contact boundaries instead of popping, and adds no jitter.
+
+Outside contact the motion keeps the estimate up to that faded correction. Only leg rotations
+and the root translation change; the rest of the body follows the root unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from aios_core.animation.contact import contact_runs
+from aios_core.animation.foot_rig import FootRig
+from aios_core.animation.leg_chain import CHAIN_POSE_ROWS, leg_rotations, pose_legs
+from aios_core.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+
+@dataclass(frozen=True)
+class FootLockConfig:
+    contact_weight: float = 1e4  # per m^2 of distance to the anchor
+    floor_weight: float = 1e4  # per m^2 below the floor
+    root_weight: float = 100.0  # per m^2 of root offset (legs absorb most of the change)
+    rotation_weight: float = 0.1  # per rad^2 of leg rotation change
+    smooth_weight: float = 3.0  # per unit^2 of the changes' second difference
+    iterations: int = 100
+
+
+@dataclass(frozen=True)
+class LockedMotion:
+    body_pose: np.ndarray  # (T, 21, 3) axis-angle; only the leg rows differ from the input
+    transl_m: np.ndarray  # (T, 3)
+
+
+def contact_anchors(points_m: np.ndarray, labels: np.ndarray,
+                    contact_height_m: np.ndarray) -> np.ndarray:
+    """(T, P, 3) estimated points, (T, P) labels -> (T, P, 3) anchor per contact sample (NaN
+    elsewhere): the run's median position, never below the point's flat-foot height."""
+    anchors = np.full(points_m.shape, np.nan)
+    for p in range(points_m.shape[1]):
+        for start, end in contact_runs(labels[:, p]):
+            anchor = np.median(points_m[start:end, p], axis=0)
+            anchor[1] = max(anchor[1], contact_height_m[p])
+            anchors[start:end, p] = anchor
+    return anchors
+
+
+def _second_difference(values: torch.Tensor) -> torch.Tensor:
+    return values[2:] - 2.0 * values[1:-1] + values[:-2]
+
+
+def lock_feet(rig: FootRig, global_orient: np.ndarray, transl_m: np.ndarray,
+              body_pose: np.ndarray, labels: np.ndarray,
+              config: FootLockConfig = FootLockConfig(),
+              anchor_points_m: np.ndarray | None = None) -> LockedMotion:
+    """One track's world-frame SMPL-X motion ((T, 3), (T, 3), (T, 21, 3)) and its (T, 4)
+    contact labels -> the foot-locked body pose and translation. ``anchor_points_m`` (T, 4, 3):
+    the foot points the anchors are taken from (default: those of the motion itself; the foot
+    stage passes them steadied, see ``contact.steadied_points``)."""
+    body_pose = np.asarray(body_pose, np.float64)
+    transl_m = np.asarray(transl_m, np.float64)
+    if len(transl_m) < 3 or not labels.any():
+        return LockedMotion(body_pose.copy(), transl_m.copy())
+    dtype = torch.float64
+    orient = torch.as_tensor(np.asarray(global_orient, np.float64), dtype=dtype)
+    transl = torch.as_tensor(transl_m, dtype=dtype)
+    local = leg_rotations(torch.as_tensor(body_pose, dtype=dtype))
+    if anchor_points_m is None:
+        with torch.no_grad():
+            anchor_points_m = pose_legs(rig, orient, transl, local)[1].numpy()
+    anchors = torch.as_tensor(contact_anchors(anchor_points_m, labels, rig.contact_height_m))
+    in_contact = torch.as_tensor(labels, dtype=torch.bool)
+    anchors = torch.where(in_contact[..., None], anchors, torch.zeros((), dtype=dtype))
+    floor = torch.as_tensor(rig.contact_height_m, dtype=dtype)
+    frames = len(transl_m)
+    shift = torch.zeros(frames, 3, dtype=dtype, requires_grad=True)
+    turn = torch.zeros(frames, 2, 4, 3, dtype=dtype, requires_grad=True)
+    weight = in_contact.to(dtype)[..., None]
+
+    def loss() -> torch.Tensor:
+        _, now = pose_legs(rig, orient, transl + shift, local @ axis_angle_to_matrix(turn))
+        total = config.contact_weight * (weight * (now - anchors) ** 2).sum()
+        total = total + config.floor_weight * torch.relu(floor - now[..., 1]).pow(2).sum()
+        total = total + config.root_weight * shift.pow(2).sum()
+        total = total + config.rotation_weight * turn.pow(2).sum()
+        total = total + config.smooth_weight * (_second_difference(shift).pow(2).sum()
+                                                + _second_difference(turn).pow(2).sum())
+        return total / frames
+
+    optimiser = torch.optim.LBFGS([shift, turn], lr=1.0, max_iter=config.iterations,
+                                  history_size=20, line_search_fn="strong_wolfe",
+                                  tolerance_grad=1e-10, tolerance_change=1e-14)
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        value = loss()
+        value.backward()
+        return value
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: more threads only contend
+    try:
+        optimiser.step(closure)
+    finally:
+        torch.set_num_threads(threads)
+    with torch.no_grad():
+        locked_pose = body_pose.copy()
+        locked_pose[:, CHAIN_POSE_ROWS] = matrix_to_axis_angle(
+            local @ axis_angle_to_matrix(turn)).numpy()
+        return LockedMotion(locked_pose, (transl + shift).numpy())
