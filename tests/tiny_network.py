@@ -7,7 +7,6 @@ from pathlib import Path
 
 import torch
 
-from aios_core.model.checkpoint import with_config
 from aios_core.model.config import AiOSConfig
 from aios_core.model.embedded_body_model import random_body_model_buffers
 from aios_core.model.network import AiOS
@@ -51,6 +50,8 @@ TINY_SMALL_INPUT = replace(TINY, inference_short_side_px=64, inference_max_side_
 def write_tiny_checkpoint(path: Path, config: AiOSConfig = TINY_SMALL_INPUT, seed: int = 0) -> Path:
     """A checkpoint of a random network of ``config`` that records the config, so
     ``AiOS.from_checkpoint(path)`` (and any `aios` command) rebuilds it from the file alone."""
+    from aios_core.model.checkpoint import with_config
+
     torch.manual_seed(seed)
     model = _randomise(AiOS(config), seed=seed + 1)
     torch.save(with_config({"model": model.state_dict()}, config), path)
