@@ -67,11 +67,15 @@ def run_embedded(jobs: list[ClipJob], settings: BatchSettings, out_dir: Path, wo
         pool.start(f"worker {index}", device)
     pending = {job.key for job in jobs}
     replacements_left = workers
+    last_check_s = time.monotonic()
     try:
         while pending:
             try:
-                event = events.get(timeout=_POLL_S)
+                _handle(events.get(timeout=_POLL_S), pool, pending, progress)
             except queue.Empty:
+                pass
+            if time.monotonic() - last_check_s > _POLL_S:  # also while events keep coming
+                last_check_s = time.monotonic()
                 for name, exit_code, clips in pool.reap_dead():
                     progress.worker_gone(name)
                     for clip in clips & pending:
@@ -83,15 +87,22 @@ def run_embedded(jobs: list[ClipJob], settings: BatchSettings, out_dir: Path, wo
                         replacements_left -= 1
                         pool.start(f"{name}'", pool.devices[name])
                 if pending and not pool.alive():
-                    raise WorkerStartError("every worker process died; see the manifest errors"
-                                           ) from None
-                continue
-            _handle(event, pool, pending, progress)
+                    _drain(events, pool, pending, progress)  # sent just before the last exit
+                if pending and not pool.alive():
+                    raise WorkerStartError("every worker process died; see the manifest errors")
     except BaseException:
         pool.stop()
         raise
     finally:
         pool.close()
+
+
+def _drain(events, pool: _WorkerPool, pending: set[str], progress: BatchProgress) -> None:
+    while True:
+        try:
+            _handle(events.get(timeout=_POLL_S), pool, pending, progress)
+        except queue.Empty:
+            return
 
 
 def _handle(event: tuple, pool: _WorkerPool, pending: set[str], progress: BatchProgress) -> None:
