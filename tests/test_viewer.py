@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from aios_core.viewer.display_frame import DisplayFrame, Intrinsics, boxes_cam, 
 from aios_core.viewer.mesh_cache import ChunkedMeshes
 from aios_core.viewer.timeline import Timeline
 from aios_core.viewer.video_frames import VideoFrames
+from aios_core.world.frame import WorldFrame
 from tests.fake_predictor import CrossingPeople
 from tests.synthetic_media import frame_image, write_video
 from tests.viewer_results import walking_people
@@ -85,11 +85,11 @@ def test_chunks_pose_what_the_body_model_poses_and_stay_within_budget(meshes):
         chunked.close()
 
 
-@dataclass
-class _World:
-    camera_to_world_R: np.ndarray
-    camera_position_m: np.ndarray
-    transl_m: np.ndarray
+def _World(camera_to_world_R, camera_position_m, transl_m) -> WorldFrame:
+    """A world block with these camera poses and world translations (static camera)."""
+    return WorldFrame(camera_to_world_R=camera_to_world_R, camera_position_m=camera_position_m,
+                      global_orient=np.zeros_like(transl_m), transl_m=transl_m,
+                      camera_mode="static", focal_source="assumed")
 
 
 def test_world_frame_moves_camera_points_and_camera_frame_keeps_them():
@@ -163,7 +163,7 @@ def test_not_a_results_file_is_one_line(tmp_path, smplx_model_dir):
     notes.write_text("not a results file")
     code, output = _view(notes, "--smplx-dir", smplx_model_dir)
     assert code == 2 and len(output.splitlines()) == 1
-    assert output.startswith("aios view: ") and "is not a readable aios results file" in output
+    assert output.startswith("aios view: ") and "is not an aios results file" in output
 
 
 def test_missing_smplx_model_is_one_line(tmp_path):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aios_core.pipeline.run import RunOptions
+from aios_core.world.stage import WorldOptions
 
 # Options a manifest line may set for its own input (name in the manifest -> RunOptions field).
 PER_INPUT_OPTIONS = {
@@ -84,6 +85,7 @@ def run_options(settings: BatchSettings, job: ClipJob, out_dir: Path) -> RunOpti
         side_view=settings.side_view,
         resume=True,
         checkpoint_every_frames=settings.checkpoint_every_frames,
+        world=WorldOptions(),  # as `aios run` without camera options: world frame, feet planted
     )
     fields = {PER_INPUT_OPTIONS[name]: value for name, value in job.overrides.items()}
     return replace(options, **fields)
