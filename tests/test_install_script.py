@@ -38,4 +38,5 @@ def test_aios_torch_index_takes_torch_alone_from_that_index(tmp_path):
     cpu = "https://download.pytorch.org/whl/cpu"
     calls = _pip_calls(tmp_path, AIOS_TORCH_INDEX=cpu)
     assert calls[0] == f"-m pip install --index-url {cpu} torch==2.13.0"
-    assert calls[1] == "-m pip install -e .[dev,ray,view]"  # aios itself still comes from the usual index
+    # aios itself still comes from the usual index
+    assert calls[1] == "-m pip install -e .[dev,ray,view]"
