@@ -50,11 +50,8 @@ class ClipProcessor:
                  device: str | None = None) -> None:
         import torch
 
-        from aios_core.pipeline.model_predictor import (
-            NetworkPredictor,
-            choose_device,
-            load_network,
-        )
+        from aios_core.device import choose_device
+        from aios_core.pipeline.model_predictor import NetworkPredictor, load_network
 
         if settings.threads_per_worker:
             torch.set_num_threads(settings.threads_per_worker)

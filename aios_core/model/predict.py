@@ -36,14 +36,6 @@ def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
     return tensors[0].device, (floating[0].dtype if floating else torch.float32)
 
 
-def _inference_sizes(model: nn.Module) -> tuple[int, int]:
-    """(short side, longest side) of the test-time resize: the network's config, or official."""
-    config = getattr(model, "config", None)
-    if config is None:
-        return TEST_SHORT_SIDE_PX, TEST_MAX_SIDE_PX
-    return config.inference_short_side_px, config.inference_max_side_px
-
-
 def predict_images(
     model: nn.Module,
     images: Sequence[np.ndarray | Tensor],
@@ -58,16 +50,20 @@ def predict_images(
 
     Images are batched by network input size: zero padding changes what the official network
     computes (GroupNorm statistics over the padded canvas, border features, padded tokens in
-    the two-stage top-k), so an image is never padded to another's size and its result does
-    not depend on which other images share the call. All frames of a video form one batch.
+    the two-stage top-k), so an image is never padded to another's size (its result can still
+    differ in the last bit with the batch size: matrix products block by batch). All frames of
+    a video form one batch.
     An AiOS network poses SMPL-X only for the people it returns.
     """
     if isinstance(images, (np.ndarray, Tensor)) or not isinstance(images, Sequence):
         raise ValueError("images must be a sequence (list or tuple) of images")
     device, dtype = _model_device_dtype(model)
-    sizes = _inference_sizes(model)
     threshold = score_threshold(threshold)
-    num_select = model.config.num_select if isinstance(model, AiOS) else NUM_SELECT
+    # An AiOS network says its test-time size and selection; other modules get the official.
+    config = model.config if isinstance(model, AiOS) else None
+    sizes = ((config.inference_short_side_px, config.inference_max_side_px) if config
+             else (TEST_SHORT_SIDE_PX, TEST_MAX_SIDE_PX))
+    num_select = config.num_select if config else NUM_SELECT
     sources = [as_chw_tensor(image, i) for i, image in enumerate(images)]
     groups: dict[tuple[int, int], list[int]] = {}
     for i, source in enumerate(sources):
@@ -78,7 +74,7 @@ def predict_images(
         for indices in groups.values():
             batch = prepare_batch([sources[i] for i in indices], device, *sizes)
             images_in = batch.images.to(dtype)
-            if isinstance(model, AiOS):
+            if config is not None:
                 outputs = model(images_in, batch.padding_mask, posed_score_threshold=threshold)
             else:
                 outputs = model(images_in, batch.padding_mask)

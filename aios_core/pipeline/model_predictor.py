@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from aios_core.assets import resolve_checkpoint, resolve_smplx_dir
-from aios_core.device import choose_device  # noqa: F401  (re-exported for the CLI)
 from aios_core.errors import DeviceUnavailableError
 from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
