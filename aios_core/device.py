@@ -6,13 +6,15 @@ import os
 
 import torch
 
+from aios_core.cpu_allocator import reuse_freed_memory
 from aios_core.errors import DeviceUnavailableError
 
 
 def choose_device(name: str) -> torch.device:
     """'auto' picks CUDA when present; 'cuda' without a GPU is a user error.
 
-    Under torchrun each process takes the GPU of its LOCAL_RANK. On CUDA the deformable
+    On the CPU, glibc is told to keep freed memory (``cpu_allocator``). Under torchrun each
+    process takes the GPU of its LOCAL_RANK. On CUDA the deformable
     attention kernel of ``cuda_ops`` is registered with the model (after its self-check).
     """
     if name not in ("auto", "cpu", "cuda"):
@@ -21,6 +23,7 @@ def choose_device(name: str) -> torch.device:
         raise DeviceUnavailableError(
             "--device cuda was asked for, but torch sees no CUDA device (use --device cpu)")
     if name == "cpu" or not torch.cuda.is_available():
+        reuse_freed_memory()  # large CPU tensors reuse warm pages (see cpu_allocator)
         return torch.device("cpu")
     use_gpu_kernels()
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))

@@ -44,8 +44,10 @@ def _worker(args: argparse.Namespace) -> None:
     import torch
 
     from aios_core import AiOS
+    from aios_core.device import choose_device
     from aios_core.model.predict import predict_images
 
+    choose_device("cpu")  # whatever the CLI's commands do to the process for the CPU
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -149,3 +149,20 @@ def test_build_backbone_uses_half_hidden_dim_for_each_axis():
     assert isinstance(backbone[0], ResNetFeatures)
     assert backbone[1].num_pos_feats == 32
     assert (backbone[1].temperature_h, backbone[1].temperature_w) == (20, 20)
+
+
+def test_frozen_batch_norm_in_place_without_autograd_gives_the_same_bits():
+    torch.manual_seed(3)
+    norm = FrozenBatchNorm2d(4)
+    norm.weight.uniform_(0.5, 2.0)
+    norm.bias.uniform_(-1.0, 1.0)
+    norm.running_mean.uniform_(-1.0, 1.0)
+    norm.running_var.uniform_(0.1, 3.0)
+    x = torch.randn(2, 4, 5, 6, requires_grad=True)
+    expected = norm(x)  # autograd on: a new tensor, input untouched
+    assert expected.data_ptr() != x.data_ptr()
+    with torch.no_grad():
+        fresh = x.detach().clone()
+        got = norm(fresh)
+    assert got.data_ptr() == fresh.data_ptr()  # normalised in place
+    assert torch.equal(got, expected.detach())

@@ -303,3 +303,18 @@ def test_fused_cpu_kernel_samples_bfloat16_values_in_float32():
     expected = ms_deform_attn_pytorch(value.float(), shapes, starts, locations,
                                       weights.bfloat16().float())
     torch.testing.assert_close(got.float(), expected, atol=1e-2, rtol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_encoder_sampling_locations_are_the_broadcast_formula_bit_for_bit(dtype):
+    """The row layout of sampling_locations does the official ref + offsets / (W, H) exactly."""
+    module = MultiScaleDeformableAttention(32, num_levels=3, num_heads=4, num_points=2)
+    shapes, _ = level_layout([(7, 9), (4, 5), (2, 3)])
+    generator = torch.Generator().manual_seed(3)
+    reference = torch.rand(2, 11, 3, 2, generator=generator)
+    offsets = (torch.randn(2, 11, 4, 3, 2, 2, generator=generator) * 5).to(dtype)
+    normalizer = torch.stack([shapes[..., 1], shapes[..., 0]], -1)
+    expected = reference[:, :, None, :, None, :] + offsets / normalizer[None, None, None, :, None]
+    got = module.sampling_locations(reference, offsets, shapes)
+    assert got.dtype == expected.dtype
+    assert torch.equal(got, expected)

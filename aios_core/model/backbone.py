@@ -24,7 +24,11 @@ RESNET50_STRIDES = (4, 8, 16, 32)
 
 
 class FrozenBatchNorm2d(nn.Module):
-    """Batch norm with fixed statistics and affine terms, all stored as buffers (no parameters)."""
+    """Batch norm with fixed statistics and affine terms, all stored as buffers (no parameters).
+
+    Without autograd it normalises its input in place (every caller passes a fresh convolution
+    output).
+    """
 
     def __init__(self, num_features: int):
         super().__init__()
@@ -50,7 +54,10 @@ class FrozenBatchNorm2d(nn.Module):
         running_mean = self.running_mean.reshape(1, -1, 1, 1)
         scale = weight * (running_var + _BN_EPS).rsqrt()
         shift = bias - running_mean * scale
-        return x * scale + shift
+        if torch.is_grad_enabled() or x.dtype != scale.dtype:
+            return x * scale + shift
+        # In place when nothing needs gradients: the same two operations, no new feature map.
+        return x.mul_(scale).add_(shift)
 
 
 def _conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -81,7 +88,8 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
+        out = out + identity if torch.is_grad_enabled() else out.add_(identity)
+        return self.relu(out)
 
 
 def _make_stage(in_channels: int, width: int, num_blocks: int, stride: int) -> nn.Sequential:

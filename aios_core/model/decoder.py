@@ -10,9 +10,11 @@ their boxes; after its last layer each hand / face box spawns its keypoint token
 Stage 3, whole-body refinement (layers ``[num_hand_face, dec_layers)``).
 
 From stage 2 on, self-attention is masked per person (box tokens also see other persons' box
-tokens). The prediction heads used here are owned by the network and attached with
-``attach_heads`` (the official code assigns the same ModuleLists onto the decoder, so their
-parameters appear under both ``bbox_embed.*`` and ``transformer.decoder.bbox_embed.*``).
+tokens); at eval it is computed group by group (``group_attention``), in training with the
+dense masks that also cover the denoising queries. The prediction heads used here are owned by
+the network and attached with ``attach_heads`` (the official code assigns the same ModuleLists
+onto the decoder, so their parameters appear under both ``bbox_embed.*`` and
+``transformer.decoder.bbox_embed.*``).
 In training, ``DenoisingQueries`` (noised ground-truth boxes, see aios_core/training) are put in
 front of the sequence; every layer refines their body box with ``bbox_embed`` and stage
 transitions pass them through unchanged, as the official training forward does. Without them the
@@ -34,12 +36,12 @@ from aios_core.model.decoder_stages import (
     select_top_groups,
     spawn_part_tokens,
 )
+from aios_core.model.group_attention import GroupAttentionPattern
 from aios_core.model.heads import PredictionHeads
 from aios_core.model.layers import MLP, inverse_sigmoid
 from aios_core.model.query_layout import (
     BodyStageLayout,
     WholeBodyStageLayout,
-    group_attention_mask,
     index_tensor,
     token_indices,
 )
@@ -300,15 +302,17 @@ class WholeBodyDecoder(nn.Module):
         (none at eval) then the two-stage selection; memory (B, S, C); memory_padding_mask
         (B, S); valid_ratios (B, L, 2) as (w, h)."""
         c = self.config
-        device = queries.device
         num_dn = 0 if denoising is None else denoising.count
-        self_attn_mask: Tensor | None
+        self_attn_mask: Tensor | GroupAttentionPattern | None
+        body_mask: Tensor | GroupAttentionPattern
+        whole_body_mask: Tensor | GroupAttentionPattern
         if denoising is None:
-            body_mask = group_attention_mask(
-                c.num_group, self.body_layout.tokens, self.body_layout.box_slots, device
+            # Per-person attention kept as structure: only allowed pairs are scored.
+            body_mask = GroupAttentionPattern(
+                c.num_group, self.body_layout.tokens, tuple(self.body_layout.box_slots)
             )
-            whole_body_mask = group_attention_mask(
-                c.num_group, self.whole_layout.tokens, self.whole_layout.box_slots, device
+            whole_body_mask = GroupAttentionPattern(
+                c.num_group, self.whole_layout.tokens, tuple(self.whole_layout.box_slots)
             )
             self_attn_mask = None  # the box stage attends freely
         else:

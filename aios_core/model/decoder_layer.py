@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from aios_core.model.deformable_attention import MultiScaleDeformableAttention
-from aios_core.model.layers import activation_from_name
+from aios_core.model.group_attention import GroupAttentionPattern, grouped_self_attention
+from aios_core.model.layers import activation_from_name, apply_by_rows
 
 
 class DeformableDecoderLayer(nn.Module):
@@ -50,15 +51,18 @@ class DeformableDecoderLayer(nn.Module):
         memory_padding_mask: Tensor,
         spatial_shapes: Tensor,
         level_start_index: Tensor,
-        self_attn_mask: Tensor | None = None,
+        self_attn_mask: Tensor | GroupAttentionPattern | None = None,
     ) -> Tensor:
         """queries, query_pos (Q, B, C); reference_points (Q, B, L, 4) scaled by valid ratios;
         memory (B, S, C); memory_padding_mask (B, S); self_attn_mask (Q, Q) or (B*heads, Q, Q)
-        bool, True = blocked -> (Q, B, C)."""
+        bool, True = blocked, or the per-person pattern it encodes -> (Q, B, C)."""
         with_pos = queries + query_pos
-        # need_weights stays at its default (True): that is the official call, and it selects the
-        # explicit-softmax attention path rather than the fused kernel.
-        attended = self.self_attn(with_pos, with_pos, queries, attn_mask=self_attn_mask)[0]
+        if isinstance(self_attn_mask, GroupAttentionPattern):
+            attended = grouped_self_attention(self.self_attn, with_pos, queries, self_attn_mask)
+        else:
+            # need_weights stays at its default (True): that is the official call, and it
+            # selects the explicit-softmax attention path rather than the fused kernel.
+            attended = self.self_attn(with_pos, with_pos, queries, attn_mask=self_attn_mask)[0]
         queries = self.norm2(queries + self.dropout2(attended))
 
         attended = self.cross_attn(
@@ -70,6 +74,9 @@ class DeformableDecoderLayer(nn.Module):
             memory_padding_mask,
         ).transpose(0, 1)
         queries = self.norm1(queries + self.dropout1(attended))
+        return apply_by_rows(self._feed_forward, queries)
 
+    def _feed_forward(self, queries: Tensor) -> Tensor:
+        """FFN, residual and LayerNorm: row-wise. (..., C) -> (..., C)."""
         hidden = self.linear2(self.dropout3(self.activation(self.linear1(queries))))
         return self.norm3(queries + self.dropout4(hidden))

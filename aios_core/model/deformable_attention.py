@@ -109,6 +109,12 @@ def _cpu_kernel_lanes(value: Tensor, locations: Tensor, weights: Tensor) -> int 
     return summation_lanes(locations.shape[3], locations.shape[4], heads, head_dim)
 
 
+def _may_be_padded(padding_mask: Tensor) -> bool:
+    """False when a CPU mask has no padding (then filling it would change nothing); on other
+    devices True, because asking would wait for the device."""
+    return padding_mask.device.type != "cpu" or bool(padding_mask.any())
+
+
 def multi_scale_deformable_attention(
     value: Tensor,
     spatial_shapes: Tensor,
@@ -181,11 +187,17 @@ class MultiScaleDeformableAttention(nn.Module):
         """reference_points (B, Lq, L, 2|4), offsets (B, Lq, M, L, P, 2) -> (B, Lq, M, L, P, 2)."""
         if reference_points.shape[-1] == 2:
             # Offsets are in pixels of each level: divide by (W, H) to get normalised units.
+            # Both operations run on rows of L * P * 2 contiguous numbers (normalizer and
+            # reference repeated to that layout) rather than broadcasting along the size-2
+            # axis: the same element-wise arithmetic, about twice as fast on the CPU.
+            batch, num_queries, heads, levels, points, _ = offsets.shape
+            row = levels * points * 2
             normalizer = torch.stack([spatial_shapes[..., 1], spatial_shapes[..., 0]], -1)
-            return (
-                reference_points[:, :, None, :, None, :]
-                + offsets / normalizer[None, None, None, :, None, :]
-            )
+            normalizer = normalizer[:, None, :].expand(levels, points, 2).reshape(row)
+            scaled = offsets.reshape(batch, num_queries, heads, row) / normalizer
+            references = reference_points[:, :, :, None, :].expand(
+                batch, num_queries, levels, points, 2).reshape(batch, num_queries, 1, row)
+            return (references + scaled).view(batch, num_queries, heads, levels, points, 2)
         if reference_points.shape[-1] == 4:
             # Reference boxes (cx, cy, w, h): offsets scale with the box half-size, divided by P.
             centers = reference_points[:, :, None, :, None, :2]
@@ -211,7 +223,7 @@ class MultiScaleDeformableAttention(nn.Module):
         num_values = value_input.shape[1]
 
         value = self.value_proj(value_input)
-        if value_padding_mask is not None:
+        if value_padding_mask is not None and _may_be_padded(value_padding_mask):
             value = value.masked_fill(value_padding_mask[..., None], 0.0)
         value = value.view(batch, num_values, self.num_heads, self.head_dim)
 

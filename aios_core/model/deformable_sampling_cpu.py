@@ -57,16 +57,18 @@ if numba is not None:
         return signature, codegen
 
     @numba.njit(parallel=True, cache=True, nogil=True)
-    def _sample_kernel(values, grids, weights, heights, widths, starts, zero_row, lanes, output):
-        """values (B, M, Lv + 1, D) float32, zero row last; grids (B, Lq, M, L, P, 2); weights
+    def _sample_kernel(values, locations, weights, heights, widths, starts, zero_row, lanes,
+                       output):
+        """values (B, M, Lv + 1, D) float32, zero row last; locations (B, Lq, M, L, P, 2); weights
         (B, Lq, M, L, P); heights/widths/starts (L,) int64; output (B, Lq, M, D).
 
         The L * P weighted samples of an output are summed the way torch's CPU ``sum`` sums a
         contiguous row: ``lanes``-wide vectors added lane by lane, then the lanes in order."""
-        batch, num_queries, num_heads, num_levels, num_points, _ = grids.shape
+        batch, num_queries, num_heads, num_levels, num_points, _ = locations.shape
         head_dim = values.shape[3]
         num_samples = num_levels * num_points
         one = np.float32(1.0)
+        two = np.float32(2.0)
         minus_half = np.float32(-0.5)
         for item in numba.prange(batch * num_queries):
             b = item // num_queries
@@ -81,8 +83,11 @@ if numba is not None:
                     half_w = np.float32(width) / np.float32(2.0)
                     half_h = np.float32(height) / np.float32(2.0)
                     for p in range(num_points):
-                        x = _fma32(grids[b, q, m, level, p, 0] + one, half_w, minus_half)
-                        y = _fma32(grids[b, q, m, level, p, 1] + one, half_h, minus_half)
+                        # The official grid, 2 * location - 1, then grid_sample's unnormalising.
+                        grid_x = two * locations[b, q, m, level, p, 0] - one
+                        grid_y = two * locations[b, q, m, level, p, 1] - one
+                        x = _fma32(grid_x + one, half_w, minus_half)
+                        y = _fma32(grid_y + one, half_h, minus_half)
                         x_west = np.floor(x)
                         y_north = np.floor(y)
                         dx = x - x_west
@@ -144,16 +149,17 @@ def ms_deform_attn_cpu(
     starts = torch.cumsum(sizes, 0) - sizes
     # (B, Lv, M, D) -> (B, M, Lv + 1, D): each head's rows contiguous, one zero row for corners
     # outside the map.
-    values = torch.zeros(batch, num_heads, num_values + 1, head_dim, dtype=torch.float32)
+    values = torch.empty(batch, num_heads, num_values + 1, head_dim, dtype=torch.float32)
     values[:, :, :num_values] = value.transpose(1, 2)
-    grids = (2 * sampling_locations - 1).float().contiguous()  # the official grid, float32
+    values[:, :, num_values] = 0.0
+    locations = sampling_locations.float().contiguous()
     weights = attention_weights.float().contiguous()
     output = torch.empty(batch, num_queries, num_heads, head_dim, dtype=torch.float32)
     threads = numba.get_num_threads()
     numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
     try:
         _sample_kernel(
-            values.numpy(), grids.numpy(), weights.numpy(), shapes[:, 0].numpy(),
+            values.numpy(), locations.numpy(), weights.numpy(), shapes[:, 0].numpy(),
             shapes[:, 1].numpy(), starts.numpy(), num_values, lanes, output.numpy(),
         )
     finally:

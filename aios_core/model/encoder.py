@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from aios_core.model.deformable_attention import MultiScaleDeformableAttention
-from aios_core.model.layers import activation_from_name
+from aios_core.model.layers import activation_from_name, apply_by_rows
 
 
 class DeformableEncoderLayer(nn.Module):
@@ -57,6 +57,10 @@ class DeformableEncoderLayer(nn.Module):
             query, reference_points, src, spatial_shapes, level_start_index, padding_mask
         )
         src = self.norm1(src + self.dropout1(attended))
+        return apply_by_rows(self._feed_forward, src)
+
+    def _feed_forward(self, src: Tensor) -> Tensor:
+        """FFN, residual and LayerNorm: row-wise. (..., C) -> (..., C)."""
         hidden = self.linear2(self.dropout2(self.activation(self.linear1(src))))
         return self.norm2(src + self.dropout3(hidden))
 
