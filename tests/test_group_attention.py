@@ -89,3 +89,18 @@ def test_decoder_layer_takes_a_pattern_or_a_mask_alike():
         with_pattern = layer(queries, query_pos, reference, memory, padding, shapes, starts,
                              pattern)
     torch.testing.assert_close(with_pattern, with_mask, atol=1e-6, rtol=1e-5)
+
+
+def test_gradients_equal_those_of_the_dense_mask():
+    torch.manual_seed(3)
+    attention = nn.MultiheadAttention(16, 2)
+    pattern = GroupAttentionPattern(4, 5, (0, 3))
+    x = torch.randn(20, 2, 16, requires_grad=True)
+    y = torch.randn(20, 2, 16, requires_grad=True)
+    dense(attention, x, y, pattern).square().sum().backward()
+    expected = [t.grad.clone() for t in (x, y, attention.in_proj_weight)]
+    for t in (x, y, attention.in_proj_weight):
+        t.grad = None
+    grouped_self_attention(attention, x, y, pattern).square().sum().backward()
+    for got, want in zip((x.grad, y.grad, attention.in_proj_weight.grad), expected, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

@@ -88,7 +88,6 @@ def grouped_self_attention(
         own_weights, across_weights = box_weights.split([tokens, groups * num_boxes], dim=-1)
         box_output = (own_weights.reshape(bh, groups, num_boxes, tokens) @ v).reshape(
             bh, groups * num_boxes, head_dim) + across_weights @ box_v
-        output = output.clone()
         output[:, :, boxes] = box_output.reshape(bh, groups, num_boxes, head_dim).to(output.dtype)
 
     # (BH, G, T, head_dim) -> (N * B, C), heads outermost in the channels as in torch.
