@@ -73,3 +73,14 @@ def test_mismatched_world_and_bad_world_block_are_refused(tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ResultsFileError, match="malformed world block.*sideways"):
         load_results(tmp_path / "bad.npz")
+
+
+def test_schema_arrays_are_float32_and_wrong_shapes_are_named():
+    import numpy as np
+
+    from aios_core.io.arrays import float32_array
+
+    array = float32_array("world transl_m", [[1, 2, 3]], (1, 3))
+    assert array.dtype == np.float32 and array.tolist() == [[1.0, 2.0, 3.0]]
+    with pytest.raises(ValueError, match=r"world transl_m must be \(2, 3\), got \(1, 3\)"):
+        float32_array("world transl_m", [[1, 2, 3]], (2, 3))

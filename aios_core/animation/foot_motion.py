@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aios_core.io.arrays import float32_array
+
 FOOT_CONTACT_KEY = "foot_contact"
 
 
@@ -35,14 +37,10 @@ class FootMotion:
         if (self.locked_body_pose is None) != (self.locked_transl_m is None):
             raise ValueError("foot-locked motion needs both body pose and translation")
         if self.locked:
-            self.locked_body_pose = np.asarray(self.locked_body_pose, np.float32)
-            self.locked_transl_m = np.asarray(self.locked_transl_m, np.float32)
-            if self.locked_body_pose.shape != (count, 21, 3):
-                raise ValueError(f"world_locked_body_pose must be ({count}, 21, 3), got "
-                                 f"{self.locked_body_pose.shape}")
-            if self.locked_transl_m.shape != (count, 3):
-                raise ValueError(f"world_locked_transl_m must be ({count}, 3), got "
-                                 f"{self.locked_transl_m.shape}")
+            self.locked_body_pose = float32_array(
+                "world_locked_body_pose", self.locked_body_pose, (count, 21, 3))
+            self.locked_transl_m = float32_array(
+                "world_locked_transl_m", self.locked_transl_m, (count, 3))
 
     @property
     def locked(self) -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aios_core.io.arrays import float32_array
+
 UP_AXIS = "y"
 CAMERA_MODES = ("static", "rotating")
 FOCAL_SOURCES = ("assumed", "user", "metadata")
@@ -32,22 +34,14 @@ class WorldFrame:
     up_axis: str = UP_AXIS
 
     def __post_init__(self) -> None:
-        self.camera_to_world_R = np.asarray(self.camera_to_world_R, np.float32)
-        self.camera_position_m = np.asarray(self.camera_position_m, np.float32)
-        self.global_orient = np.asarray(self.global_orient, np.float32)
-        self.transl_m = np.asarray(self.transl_m, np.float32)
         frames = len(self.camera_to_world_R)
-        if self.camera_to_world_R.shape != (frames, 3, 3):
-            raise ValueError(f"camera_to_world_R must be (F, 3, 3), got "
-                             f"{self.camera_to_world_R.shape}")
-        if self.camera_position_m.shape != (frames, 3):
-            raise ValueError(f"camera_position_m must be ({frames}, 3), got "
-                             f"{self.camera_position_m.shape}")
+        self.camera_to_world_R = float32_array(
+            "camera_to_world_R", self.camera_to_world_R, (frames, 3, 3))
+        self.camera_position_m = float32_array(
+            "camera_position_m", self.camera_position_m, (frames, 3))
         count = len(self.global_orient)
-        for name in ("global_orient", "transl_m"):
-            if getattr(self, name).shape != (count, 3):
-                raise ValueError(f"world {name} must be ({count}, 3), got "
-                                 f"{getattr(self, name).shape}")
+        self.global_orient = float32_array("world global_orient", self.global_orient, (count, 3))
+        self.transl_m = float32_array("world transl_m", self.transl_m, (count, 3))
         if self.camera_mode not in CAMERA_MODES:
             raise ValueError(f"camera_mode must be one of {CAMERA_MODES}, got {self.camera_mode!r}")
         if self.focal_source not in FOCAL_SOURCES:
