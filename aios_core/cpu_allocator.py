@@ -34,11 +34,11 @@ def reuse_freed_memory() -> bool:
         return False
     try:
         libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-        if not hasattr(libc, "gnu_get_libc_version"):  # these parameters are glibc's
-            return False
-    except (OSError, AttributeError):
+    except OSError:
         return False
+    if not hasattr(libc, "gnu_get_libc_version"):  # these mallopt parameters are glibc's
+        return False
+    mallopt = libc.mallopt
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success.

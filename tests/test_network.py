@@ -211,3 +211,13 @@ def test_decoder_expands_persons_into_part_tokens(tiny_model):
 def test_too_small_input_is_reported(tiny_model):
     with pytest.raises(ValueError, match="input too small"):
         tiny_model(_images(1, 32, 32), torch.zeros(1, 32, 32, dtype=torch.bool))
+
+
+def test_attention_drops_a_cpu_padding_mask_only_when_it_pads_nothing():
+    from aios_core.model.transformer import _padding_for_attention
+
+    unpadded = torch.zeros(2, 30, dtype=torch.bool)
+    assert _padding_for_attention(unpadded) is None  # zeroing no value would change nothing
+    padded = unpadded.clone()
+    padded[1, 25:] = True
+    assert _padding_for_attention(padded) is padded

@@ -139,6 +139,15 @@ class WholeBodyDecoder(nn.Module):
         self.whole_layout = WholeBodyStageLayout(
             c.num_body_points, c.num_hand_points, c.num_face_points
         )
+        # Eval-time per-person self-attention of the body and whole-body stages, kept as
+        # structure so that only the allowed pairs are scored (training uses dense masks that
+        # also cover its denoising queries).
+        self.body_attention = GroupAttentionPattern(
+            c.num_group, self.body_layout.tokens, tuple(self.body_layout.box_slots)
+        )
+        self.whole_body_attention = GroupAttentionPattern(
+            c.num_group, self.whole_layout.tokens, tuple(self.whole_layout.box_slots)
+        )
 
     def attach_heads(self, heads: PredictionHeads) -> None:
         """Mount the network's head lists (same instances, not copies) as the official does."""
@@ -292,7 +301,7 @@ class WholeBodyDecoder(nn.Module):
         queries: Tensor,
         reference_unsigmoid: Tensor,
         memory: Tensor,
-        memory_padding_mask: Tensor,
+        memory_padding_mask: Tensor | None,
         spatial_shapes: Tensor,
         level_start_index: Tensor,
         valid_ratios: Tensor,
@@ -300,20 +309,14 @@ class WholeBodyDecoder(nn.Module):
     ) -> DecoderOutput:
         """queries (D + Q, B, C) and reference_unsigmoid (D + Q, B, 4): the D denoising queries
         (none at eval) then the two-stage selection; memory (B, S, C); memory_padding_mask
-        (B, S); valid_ratios (B, L, 2) as (w, h)."""
+        (B, S) or None (nothing padded); valid_ratios (B, L, 2) as (w, h)."""
         c = self.config
         num_dn = 0 if denoising is None else denoising.count
         self_attn_mask: Tensor | GroupAttentionPattern | None
         body_mask: Tensor | GroupAttentionPattern
         whole_body_mask: Tensor | GroupAttentionPattern
         if denoising is None:
-            # Per-person attention kept as structure: only allowed pairs are scored.
-            body_mask = GroupAttentionPattern(
-                c.num_group, self.body_layout.tokens, tuple(self.body_layout.box_slots)
-            )
-            whole_body_mask = GroupAttentionPattern(
-                c.num_group, self.whole_layout.tokens, tuple(self.whole_layout.box_slots)
-            )
+            body_mask, whole_body_mask = self.body_attention, self.whole_body_attention
             self_attn_mask = None  # the box stage attends freely
         else:
             self_attn_mask, body_mask, whole_body_mask = denoising.attention_masks

@@ -48,14 +48,14 @@ class DeformableDecoderLayer(nn.Module):
         query_pos: Tensor,
         reference_points: Tensor,
         memory: Tensor,
-        memory_padding_mask: Tensor,
+        memory_padding_mask: Tensor | None,
         spatial_shapes: Tensor,
         level_start_index: Tensor,
         self_attn_mask: Tensor | GroupAttentionPattern | None = None,
     ) -> Tensor:
         """queries, query_pos (Q, B, C); reference_points (Q, B, L, 4) scaled by valid ratios;
-        memory (B, S, C); memory_padding_mask (B, S); self_attn_mask (Q, Q) or (B*heads, Q, Q)
-        bool, True = blocked, or the per-person pattern it encodes -> (Q, B, C)."""
+        memory (B, S, C); memory_padding_mask (B, S) or None; self_attn_mask (Q, Q) or
+        (B*heads, Q, Q) bool, True = blocked, or the per-person pattern it encodes -> (Q, B, C)."""
         with_pos = queries + query_pos
         if isinstance(self_attn_mask, GroupAttentionPattern):
             attended = grouped_self_attention(self.self_attn, with_pos, queries, self_attn_mask)

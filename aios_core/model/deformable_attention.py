@@ -109,12 +109,6 @@ def _cpu_kernel_lanes(value: Tensor, locations: Tensor, weights: Tensor) -> int 
     return summation_lanes(locations.shape[3], locations.shape[4], heads, head_dim)
 
 
-def _may_be_padded(padding_mask: Tensor) -> bool:
-    """False when a CPU mask has no padding (then filling it would change nothing); on other
-    devices True, because asking would wait for the device."""
-    return padding_mask.device.type != "cpu" or bool(padding_mask.any())
-
-
 def multi_scale_deformable_attention(
     value: Tensor,
     spatial_shapes: Tensor,
@@ -223,7 +217,7 @@ class MultiScaleDeformableAttention(nn.Module):
         num_values = value_input.shape[1]
 
         value = self.value_proj(value_input)
-        if value_padding_mask is not None and _may_be_padded(value_padding_mask):
+        if value_padding_mask is not None:
             value = value.masked_fill(value_padding_mask[..., None], 0.0)
         value = value.view(batch, num_values, self.num_heads, self.head_dim)
 

@@ -15,6 +15,15 @@ from aios_core.model.heads import PredictionHeads
 from aios_core.model.proposals import encoder_anchor_proposals, select_top_queries
 
 
+def _padding_for_attention(padding_mask: Tensor) -> Tensor | None:
+    """The (B, S) padding mask the deformable attention should zero values by; None when a CPU
+    mask pads nothing (zeroing no value changes no result). On an accelerator the mask is kept:
+    asking it would make the host wait for the backbone."""
+    if padding_mask.device.type == "cpu" and not bool(padding_mask.any()):
+        return None
+    return padding_mask
+
+
 @dataclass
 class TransformerOutput:
     decoder: DecoderOutput
@@ -120,13 +129,14 @@ class DeformableTransformer(nn.Module):
                 f"{self.config.num_queries} queries (the released model needs about 210 x 210 "
                 "pixels or more)"
             )
+        attention_padding = _padding_for_attention(levels.padding_mask)
         memory = self.encoder(
             levels.tokens,
             levels.pos,
             levels.spatial_shapes,
             levels.level_start_index,
             levels.valid_ratios,
-            levels.padding_mask,
+            attention_padding,
         )  # (B, S, C)
 
         masked_memory, anchor_logits = encoder_anchor_proposals(
@@ -150,7 +160,7 @@ class DeformableTransformer(nn.Module):
             queries.transpose(0, 1),
             boxes_unsigmoid.transpose(0, 1),
             memory,
-            levels.padding_mask,
+            attention_padding,
             levels.spatial_shapes,
             levels.level_start_index,
             levels.valid_ratios,

@@ -63,30 +63,34 @@ class GpuBusySampler:
         return sum(self.samples) / len(self.samples) / 100 if self.samples else None
 
 
-def run_once(clip: Path, checkpoint: Path, folder: Path, batch: int, device: str,
+def run_once(clip: Path, checkpoint: Path, folder: Path, batch: int | None, device: str,
              precision: str, max_frames: int | None) -> dict:
-    out = folder / f"render_b{batch}.mp4"
-    results = folder / f"results_b{batch}.npz"
+    """One `aios run --render` in a fresh process (batch None: the command's own choice);
+    wall seconds, the monotonic time it ended at, and its summary's frames and stage seconds."""
+    name = f"{precision}_b{batch or 'auto'}"
+    out = folder / f"render_{name}.mp4"
+    results = folder / f"results_{name}.npz"
     command = [sys.executable, "-m", "aios_cli", "run", str(clip), "--render", str(out),
                "--out", str(results), "--checkpoint", str(checkpoint), "--device", device,
-               "--precision", precision, "--batch-size", str(batch), "--threshold", "0",
-               "--num-people", "3", "--quiet"]
+               "--precision", precision, "--threshold", "0", "--num-people", "3", "--quiet"]
+    if batch:
+        command += ["--batch-size", str(batch)]
     if max_frames:
         command += ["--max-frames", str(max_frames)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    with GpuBusySampler() as sampler:
-        start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, env=env)
-        wall = time.perf_counter() - start
+    start = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    ended_at = time.monotonic()
     row: dict = {"batch": batch, "precision": precision, "rc": done.returncode,
-                 "wall_s": wall, "gpu_busy_fraction": sampler.busy_fraction()}
+                 "wall_s": ended_at - start, "ended_at": ended_at}
     if done.returncode != 0:
         row["stderr_tail"] = done.stderr[-2000:]
         return row
     summary = json.loads(results.with_suffix(".json").read_text())
     frames = summary["frames"]
-    row.update(frames=frames, fps_overall=frames / wall, stage_seconds=summary["seconds"],
+    row.update(frames=frames, fps_overall=frames / row["wall_s"],
+               stage_seconds=summary["seconds"],
                stage_fps={stage: frames / s for stage, s in summary["seconds"].items() if s > 0})
     return row
 
@@ -111,8 +115,10 @@ def main() -> None:
         for batch in batches:
             # batch 1 on a third of the clip: its rate is what matters, not its length
             limit = None if batch == max(batches) or dry else frames // 3
-            row = run_once(clip, checkpoint, folder, batch, device,
-                           "fp32" if dry else "bf16", limit)
+            with GpuBusySampler() as sampler:
+                row = run_once(clip, checkpoint, folder, batch, device,
+                               "fp32" if dry else "bf16", limit)
+            row["gpu_busy_fraction"] = sampler.busy_fraction()
             record["runs"].append(row)
             args.json.write_text(json.dumps(record, indent=2))
             print(json.dumps({k: v for k, v in row.items() if k != "stderr_tail"}), flush=True)
