@@ -83,11 +83,7 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _run_worker(tree: Path, args: argparse.Namespace, precision: str) -> dict[str, float]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker",
-               "--precision", precision, "--height", str(args.height),
-               "--width", str(args.width), "--threshold", str(args.threshold)]
-    if args.threads:
-        command += ["--threads", str(args.threads)]
+    command = _worker_command(args, ["--worker", "--precision", precision])
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -95,24 +91,48 @@ def _run_worker(tree: Path, args: argparse.Namespace, precision: str) -> dict[st
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _floors(args: argparse.Namespace, precisions: list[str]) -> dict:
-    """FLOPs per image and the matrix-rate floor of each precision, as bench_model.py does."""
+def _floors_worker(args: argparse.Namespace) -> None:
+    """This round's floors: the matrix rate of each precision, the forward's matrix products at
+    their own shapes, and (with ``--count-flops``) the FLOPs of one image."""
     import numpy as np
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_model import matrix_rate_tflops, network_flops
+    from bench_model import matrix_rate_tflops, matrix_shape_floor_s, network_flops
 
     from aios_core import AiOS
+    from aios_core.device import choose_device
 
+    choose_device("cpu")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = AiOS().eval()
     image = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), np.uint8)
-    flops = network_flops(model, image, torch.device("cpu"))
-    del model
-    rates = {p: matrix_rate_tflops(torch.device("cpu"), p) for p in precisions}
-    return {"flops_per_image": flops, "matrix_tflops": rates,
-            "floor_s": {p: flops["total_gflop"] / 1e3 / rates[p] for p in precisions}}
+    cpu = torch.device("cpu")
+    record: dict = {"matrix_tflops": {}, "shape_floor_s": {}}
+    if args.count_flops:
+        record["flops_per_image"] = network_flops(model, image, cpu)
+    for precision in args.precisions.split(","):
+        record["matrix_tflops"][precision] = matrix_rate_tflops(cpu, precision)
+        record["shape_floor_s"][precision] = matrix_shape_floor_s(model, image, cpu, precision)
+    print(json.dumps(record))
+
+
+def _worker_command(args: argparse.Namespace, mode: list[str]) -> list[str]:
+    command = [sys.executable, str(Path(__file__).resolve()), *mode, "--height",
+               str(args.height), "--width", str(args.width), "--threshold", str(args.threshold)]
+    return command + (["--threads", str(args.threads)] if args.threads else [])
+
+
+def _run_floors(args: argparse.Namespace, count_flops: bool) -> dict:
+    mode = ["--floors", "--precisions", args.precisions] + (["--count-flops"] * count_flops)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(_worker_command(args, mode), cwd=REPO, env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"floor worker failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -128,32 +148,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
+    parser.add_argument("--floors", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--count-flops", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _worker(args)
         return
+    if args.floors:
+        _floors_worker(args)
+        return
 
     precisions = args.precisions.split(",")
-    scratch = Path(tempfile.mkdtemp(prefix="aios-baseline-"))
-    baseline = scratch / "tree"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(baseline),
-                    args.baseline_ref], check=True, capture_output=True)
-    runs: dict[str, dict[str, list[dict]]] = {p: {"baseline": [], "this": []} for p in precisions}
-    try:
-        for round_index in range(args.rounds):
-            for precision in precisions:
-                order = [("baseline", baseline), ("this", REPO)]
-                for name, tree in order if round_index % 2 == 0 else order[::-1]:
-                    runs[precision][name].append(_run_worker(tree, args, precision))
-                    args.out.mkdir(parents=True, exist_ok=True)  # runs so far survive a stop
-                    (args.out / "cpu_paired_partial.json").write_text(json.dumps(runs, indent=2))
-                    print(f"round {round_index + 1} {precision} {name}: "
-                          f"{runs[precision][name][-1]['total']:.2f} s", flush=True)
-    finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(baseline)],
-                       check=False, capture_output=True)
-    floors = _floors(args, precisions)
-
+    runs, floors = _collect(args, precisions)
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True, check=False).stdout.strip()
     base_commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short",
@@ -165,31 +171,8 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"baseline {args.baseline_ref} ({base_commit}) vs this ({commit}); median of "
           f"{args.rounds} alternating rounds, seconds")
-    summary: dict = {}
-    for precision in precisions:
-        floor_s = floors["floor_s"][precision]
-        gflop = floors["flops_per_image"]["total_gflop"]
-        print(f"\n{precision}: floor {floor_s:.3f} s ({gflop:.0f} GFLOP at "
-              f"{floors['matrix_tflops'][precision]:.2f} TFLOP/s)")
-        print(f"{'stage':>11} {'baseline':>9} {'this':>9} {'speed-up':>9}")
-        summary[precision] = {}
-        for stage in STAGES:
-            before = statistics.median(r[stage] for r in runs[precision]["baseline"])
-            after = statistics.median(r[stage] for r in runs[precision]["this"])
-            summary[precision][stage] = {"baseline_s": before, "this_s": after}
-            print(f"{stage:>11} {before:>9.3f} {after:>9.3f} {before / after:>8.2f}x")
-        total = summary[precision]["total"]
-        # Paired ratio: each round's baseline over the same round's run of this checkout.
-        paired = statistics.median(
-            b["total"] / t["total"]
-            for b, t in zip(runs[precision]["baseline"], runs[precision]["this"], strict=True))
-        total["paired_speedup"] = paired
-        total["baseline_times_floor"] = total["baseline_s"] / floor_s
-        total["this_times_floor"] = total["this_s"] / floor_s
-        print(f"{'':>11} paired speed-up {paired:.2f}x; times the floor: baseline "
-              f"{total['baseline_times_floor']:.1f}x, this {total['this_times_floor']:.1f}x; "
-              f"people returned {runs[precision]['this'][-1]['people']}")
-
+    summary = {precision: _summarise(runs[precision], floors, precision)
+               for precision in precisions}
     args.out.mkdir(parents=True, exist_ok=True)
     record = {"benchmark": "bench/bench_cpu_paired.py", "image_hw": [args.height, args.width],
               "baseline_ref": args.baseline_ref, "baseline_commit": base_commit,
@@ -199,6 +182,72 @@ def main() -> None:
     path = args.out / f"cpu_paired_{args.height}x{args.width}.json"
     path.write_text(json.dumps(record, indent=2))
     print(f"written: {path}")
+
+
+def _collect(args: argparse.Namespace, precisions: list[str]) -> tuple[dict, list[dict]]:
+    """Each round: both trees per precision (which goes first alternates), then the floors."""
+    scratch = Path(tempfile.mkdtemp(prefix="aios-baseline-"))
+    baseline = scratch / "tree"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(baseline),
+                    args.baseline_ref], check=True, capture_output=True)
+    runs: dict[str, dict[str, list[dict]]] = {p: {"baseline": [], "this": []} for p in precisions}
+    floors: list[dict] = []
+    try:
+        for round_index in range(args.rounds):
+            for precision in precisions:
+                order = [("baseline", baseline), ("this", REPO)]
+                for name, tree in order if round_index % 2 == 0 else order[::-1]:
+                    runs[precision][name].append(_run_worker(tree, args, precision))
+                    args.out.mkdir(parents=True, exist_ok=True)  # runs so far survive a stop
+                    (args.out / "cpu_paired_partial.json").write_text(json.dumps(runs, indent=2))
+                    print(f"round {round_index + 1} {precision} {name}: "
+                          f"{runs[precision][name][-1]['total']:.2f} s", flush=True)
+            floors.append(_run_floors(args, count_flops=round_index == 0))
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(baseline)],
+                       check=False, capture_output=True)
+    return runs, floors
+
+
+def _summarise(runs: dict[str, list[dict]], floors: list[dict], precision: str) -> dict:
+    """Print and return one precision's table; ratios to the floors are taken round by round
+    (each round's total over the floors measured in that round), then their median."""
+    flops = floors[0]["flops_per_image"]
+    rates = [f["matrix_tflops"][precision] for f in floors]
+    # The square-product floor: every FLOP at the best 4096x4096 rate. The shape floor: the
+    # forward's matrix products at their own shapes, plus the sampling at that rate.
+    rate_floors = [flops["total_gflop"] / 1e3 / rate for rate in rates]
+    shape_floors = [f["shape_floor_s"][precision] + flops["sampling_gflop"] / 1e3 / rate
+                    for f, rate in zip(floors, rates, strict=True)]
+    print(f"\n{precision}: {flops['total_gflop']:.0f} GFLOP; floor at the 4096x4096 rate "
+          f"{statistics.median(rate_floors):.3f} s ({statistics.median(rates):.2f} TFLOP/s); "
+          f"floor of the matrix products at the network's shapes "
+          f"{statistics.median(shape_floors):.3f} s")
+    print(f"{'stage':>11} {'baseline':>9} {'this':>9} {'speed-up':>9}")
+    summary: dict = {}
+    for stage in STAGES:
+        before = statistics.median(r[stage] for r in runs["baseline"])
+        after = statistics.median(r[stage] for r in runs["this"])
+        summary[stage] = {"baseline_s": before, "this_s": after}
+        print(f"{stage:>11} {before:>9.3f} {after:>9.3f} {before / after:>8.2f}x")
+    total = summary["total"]
+    # Paired ratio: each round's baseline over the same round's run of this checkout.
+    total["paired_speedup"] = statistics.median(
+        b["total"] / t["total"] for b, t in zip(runs["baseline"], runs["this"], strict=True))
+    for name in ("baseline", "this"):
+        totals = [r["total"] for r in runs[name]]
+        total[f"{name}_times_rate_floor"] = statistics.median(
+            t / f for t, f in zip(totals, rate_floors, strict=True))
+        total[f"{name}_times_shape_floor"] = statistics.median(
+            t / f for t, f in zip(totals, shape_floors, strict=True))
+    total["rate_floor_s"] = statistics.median(rate_floors)
+    total["shape_floor_s"] = statistics.median(shape_floors)
+    print(f"{'':>11} paired speed-up {total['paired_speedup']:.2f}x; times the 4096x4096 floor: "
+          f"baseline {total['baseline_times_rate_floor']:.2f}x, this "
+          f"{total['this_times_rate_floor']:.2f}x; times the shape floor: baseline "
+          f"{total['baseline_times_shape_floor']:.2f}x, this "
+          f"{total['this_times_shape_floor']:.2f}x; people returned {runs['this'][-1]['people']}")
+    return summary
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from aios_core.model.backbone import (
     resize_padding_mask,
 )
 from aios_core.model.position_encoding import PositionEmbeddingSineHW
+from tests.frozen_statistics import randomise_frozen_statistics
 
 STATE_DICT_TSV = Path(__file__).parent / "data" / "aios_state_dict.tsv"
 
@@ -35,16 +36,7 @@ def official_shapes(prefix: str) -> dict[str, tuple[int, ...]]:
 @pytest.fixture(scope="module")
 def features() -> ResNetFeatures:
     torch.manual_seed(0)
-    model = ResNetFeatures()
-    # Non-trivial frozen statistics so the normalisation actually does something.
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, FrozenBatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.1, 0.1)
-                module.running_mean.uniform_(-0.1, 0.1)
-                module.running_var.uniform_(0.5, 2.0)
-    return model.eval()
+    return randomise_frozen_statistics(ResNetFeatures()).eval()
 
 
 def test_frozen_batch_norm_equals_batch_norm_in_eval_mode():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aios_core.model.deformable_attention import multi_scale_deformable_attention
-from aios_core.model.deformable_sampling_cpu import numba_available
+from aios_core.model.numba_cpu import numba_available
 
 
 @pytest.mark.skipif(not numba_available(), reason="the fused kernel needs Numba")

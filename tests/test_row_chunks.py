@@ -51,3 +51,17 @@ def test_chunks_only_without_autograd(monkeypatch):
     apply_by_rows(row_sums, x).sum().backward()  # gradients flow through the one piece
     assert calls == [10]
     torch.testing.assert_close(x.grad, torch.full_like(x, 2.0))
+
+
+def test_tensors_off_the_cpu_stay_in_one_piece(monkeypatch):
+    monkeypatch.setattr(layers, "ROW_CHUNK", 4)
+    calls: list[int] = []
+
+    def rows_seen(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.reshape(-1, x.shape[-1]).shape[0])
+        return x
+
+    with torch.no_grad():
+        apply_by_rows(rows_seen, torch.empty(10, 3, device="meta"))
+        apply_by_rows(rows_seen, torch.empty(10, 3))
+    assert calls == [10, 4, 3, 3]

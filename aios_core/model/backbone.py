@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from aios_core.model.frozen_batch_norm_cpu import normalise_in_place
 from aios_core.model.position_encoding import PositionEmbeddingSineHW
 
 _BN_EPS = 1e-5
@@ -27,7 +28,7 @@ class FrozenBatchNorm2d(nn.Module):
     """Batch norm with fixed statistics and affine terms, all stored as buffers (no parameters).
 
     Without autograd it normalises its input in place (every caller passes a fresh convolution
-    output).
+    output), and ``normalise_`` also adds a residual and applies ReLU in the same pass.
     """
 
     def __init__(self, num_features: int):
@@ -46,18 +47,62 @@ class FrozenBatchNorm2d(nn.Module):
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
 
-    def forward(self, x: Tensor) -> Tensor:
-        # Same order as the official: fold (weight, var) into a scale first, then the shift.
+    def _scale_and_shift(self) -> tuple[Tensor, Tensor]:
+        """(1, C, 1, 1) each. Same order as the official: fold (weight, var) into a scale first,
+        then the shift."""
         weight = self.weight.reshape(1, -1, 1, 1)
         bias = self.bias.reshape(1, -1, 1, 1)
         running_var = self.running_var.reshape(1, -1, 1, 1)
         running_mean = self.running_mean.reshape(1, -1, 1, 1)
         scale = weight * (running_var + _BN_EPS).rsqrt()
-        shift = bias - running_mean * scale
-        if torch.is_grad_enabled() or x.dtype != scale.dtype:
+        return scale, bias - running_mean * scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        if torch.is_grad_enabled():
+            scale, shift = self._scale_and_shift()
             return x * scale + shift
-        # In place when nothing needs gradients: the same two operations, no new feature map.
-        return x.mul_(scale).add_(shift)
+        return self.normalise_(x)
+
+    def normalise_(self, x: Tensor, residual: Tensor | None = None, relu: bool = False) -> Tensor:
+        """Without autograd: this norm of ``x``, plus ``residual``, then ReLU, written into ``x``
+        (one pass for float32 CPU maps); under autocast (``x`` in a lower precision than the
+        statistics) into a new float32 map, as ``forward`` gives."""
+        scale, shift = self._scale_and_shift()
+        if x.dtype != scale.dtype:
+            out = x * scale + shift
+            if residual is not None:
+                out.add_(residual)
+            return out.relu_() if relu else out
+        return normalise_in_place(x, scale, shift, residual, relu)
+
+
+class StemMaxPool(nn.Module):
+    """``nn.MaxPool2d(3, stride=2, padding=1)``; on the CPU without autograd computed as maxima
+    of three rows, then of three columns, of a -inf padded copy.
+
+    A maximum returns one of its inputs, so any order gives the same numbers (NaN included:
+    both propagate it). Torch's CPU kernel for channel-first maps, which also records argmax
+    indices, took about 3x as long on the stem's 64 x 400 x 667 map.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, C, (H - 1) // 2 + 1, (W - 1) // 2 + 1)."""
+        if torch.is_grad_enabled() or x.device.type != "cpu":
+            return F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
+        padded = F.pad(x, (1, 1, 1, 1), value=float("-inf"))
+        return _max_of_three(_max_of_three(padded, dim=2), dim=3)
+
+
+def _max_of_three(x: Tensor, dim: int) -> Tensor:
+    """out[i] = max(x[2i], x[2i + 1], x[2i + 2]) along ``dim``."""
+    count = (x.shape[dim] - 3) // 2 + 1
+
+    def every_other(start: int) -> Tensor:
+        index = [slice(None)] * x.dim()
+        index[dim] = slice(start, start + 2 * count - 1, 2)
+        return x[tuple(index)]
+
+    return torch.maximum(torch.maximum(every_other(0), every_other(1)), every_other(2))
 
 
 def _conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -85,11 +130,14 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        out = out + identity if torch.is_grad_enabled() else out.add_(identity)
-        return self.relu(out)
+        if torch.is_grad_enabled():
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.relu(self.bn2(self.conv2(out)))
+            return self.relu(self.bn3(self.conv3(out)) + identity)
+        # Without autograd each batch norm works in place, with the residual and ReLU after it.
+        out = self.bn1.normalise_(self.conv1(x), relu=True)
+        out = self.bn2.normalise_(self.conv2(out), relu=True)
+        return self.bn3.normalise_(self.conv3(out), residual=identity, relu=True)
 
 
 def _make_stage(in_channels: int, width: int, num_blocks: int, stride: int) -> nn.Sequential:
@@ -107,7 +155,7 @@ class ResNet50Body(nn.Module):
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = FrozenBatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool = StemMaxPool()
         in_channels = 64
         for index, (width, blocks) in enumerate(
             zip(_RESNET50_WIDTHS, _RESNET50_BLOCKS, strict=True)
@@ -123,7 +171,10 @@ class ResNet50Body(nn.Module):
         return [self.layer1, self.layer2, self.layer3, self.layer4]
 
     def forward(self, images: Tensor) -> list[Tensor]:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(images))))
+        if torch.is_grad_enabled():
+            x = self.maxpool(self.relu(self.bn1(self.conv1(images))))
+        else:
+            x = self.maxpool(self.bn1.normalise_(self.conv1(images), relu=True))
         outputs = []
         for index, stage in enumerate(self.stages()[: max(self.return_layers) + 1]):
             x = stage(x)

@@ -27,24 +27,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-try:
-    import numba
-    from numba import types
-    from numba.extending import intrinsic
-
-    # Numba's own thread pool: its OpenMP layer shares libgomp with torch, and setting Numba's
-    # thread count there changed torch's (1 -> 2 threads), which reorders torch's own sums and
-    # so changed later results by an ulp depending on what ran before.
-    numba.config.THREADING_LAYER = "workqueue"
-except ImportError:  # the grid_sample path is used instead
-    numba = None
-
-
-def numba_available() -> bool:
-    return numba is not None
-
+from aios_core.model.numba_cpu import numba, threads_like_torch
 
 if numba is not None:
+    from numba import types
+    from numba.extending import intrinsic
 
     @intrinsic
     def _fma32(typingctx, a, b, c):
@@ -155,15 +142,11 @@ def ms_deform_attn_cpu(
     locations = sampling_locations.float().contiguous()
     weights = attention_weights.float().contiguous()
     output = torch.empty(batch, num_queries, num_heads, head_dim, dtype=torch.float32)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    try:
+    with threads_like_torch():
         _sample_kernel(
             values.numpy(), locations.numpy(), weights.numpy(), shapes[:, 0].numpy(),
             shapes[:, 1].numpy(), starts.numpy(), num_values, lanes, output.numpy(),
         )
-    finally:
-        numba.set_num_threads(threads)
     return output.view(batch, num_queries, num_heads * head_dim).to(value.dtype)
 
 

@@ -8,23 +8,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-# Rows a row-wise block computes at a time when nothing needs gradients: the encoder FFN's
-# 2048-wide activations for 2048 rows are 16 MB, which stay in the cache between the two matrix
-# products instead of a 180 MB round trip through memory (an encoder layer's FFN ran ~1.5x
-# faster so on a 2-core Zen 4). Every row gets the same bits either way: each operation is
-# row-wise and the matrix products block along the reduced dimension, not along rows. Except
-# for very few rows: MKL multiplies fewer than 8 rows another way (other bits), so the rows are
-# split evenly and no chunk has fewer than ROW_CHUNK / 2 of them (``tests/test_row_chunks.py``
-# checks the network's shapes, including a 2049-row input).
+# Rows a row-wise block computes at a time on the CPU when nothing needs gradients: the encoder
+# FFN's 2048-wide activations for 2048 rows are 16 MB, which stay in the cache between the two
+# matrix products instead of a 180 MB round trip through memory (an encoder layer's FFN ran
+# ~1.5x faster so on a 2-core Zen 4). Every row gets the same bits either way: each operation
+# is row-wise and the matrix products block along the reduced dimension, not along rows.
+# Except for very few rows: MKL multiplies fewer than 8 rows another way (other bits), so the
+# rows are split evenly and no chunk has fewer than ROW_CHUNK / 2 of them
+# (``tests/test_row_chunks.py`` checks the network's shapes, including a 2049-row input). GPU
+# tensors stay in one piece: GPU matrix libraries pick their algorithm by shape, so a chunk
+# could get other bits than the whole, and the pieces were measured for the CPU only.
 ROW_CHUNK = 2048
 
 
 def apply_by_rows(function: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """``function(x)`` for a function that treats every row (last dimension) on its own,
-    computed in even chunks of at most ``ROW_CHUNK`` rows when autograd is off.
+    computed in even chunks of at most ``ROW_CHUNK`` rows on the CPU when autograd is off.
     x (..., C) -> (..., C')."""
     rows = x.reshape(-1, x.shape[-1])
-    if torch.is_grad_enabled() or rows.shape[0] <= ROW_CHUNK:
+    if x.device.type != "cpu" or torch.is_grad_enabled() or rows.shape[0] <= ROW_CHUNK:
         return function(x)
     chunks = -(-rows.shape[0] // ROW_CHUNK)
     parts = [function(part) for part in rows.tensor_split(chunks)]
