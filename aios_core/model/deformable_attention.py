@@ -188,10 +188,16 @@ class MultiScaleDeformableAttention(nn.Module):
             row = levels * points * 2
             normalizer = torch.stack([spatial_shapes[..., 1], spatial_shapes[..., 0]], -1)
             normalizer = normalizer[:, None, :].expand(levels, points, 2).reshape(row)
-            scaled = offsets.reshape(batch, num_queries, heads, row) / normalizer
+            offsets = offsets.reshape(batch, num_queries, heads, row)
             references = reference_points[:, :, :, None, :].expand(
                 batch, num_queries, levels, points, 2).reshape(batch, num_queries, 1, row)
-            return (references + scaled).view(batch, num_queries, heads, levels, points, 2)
+            if offsets.dtype == references.dtype:
+                # reference + offset / normalizer in one pass; the quotient's factor 1 is exact,
+                # so these are the bits of the separate division and sum.
+                locations = torch.addcdiv(references, offsets, normalizer.to(offsets.dtype))
+            else:  # bfloat16 offsets: the quotient is rounded to bfloat16 before the sum
+                locations = references + offsets / normalizer
+            return locations.view(batch, num_queries, heads, levels, points, 2)
         if reference_points.shape[-1] == 4:
             # Reference boxes (cx, cy, w, h): offsets scale with the box half-size, divided by P.
             centers = reference_points[:, :, None, :, None, :2]
