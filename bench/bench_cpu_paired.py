@@ -5,17 +5,21 @@ two trees are never timed far apart: each round runs the baseline and this check
 back (which goes first alternates), each in a fresh process holding one network (one
 full-size network needs ~2-3 GB, so two never run at once). Every process builds the released
 architecture with seeded random weights, runs ``predict_images`` on one seeded 800x1333 image
-once to warm up, then once timed with stage probes:
+once to warm up, then ``--repeats`` times (3) with stage probes and reports the fastest, as
+the floors below are the best of several products (other tenants of a shared machine slow
+single runs by up to a third):
 
   backbone (ResNet-50 + input projections), encoder, decoder, body model (SMPL-X posing),
   heads (the rest of the forward: two-stage selection and the final read-out), and pre/post
   (preprocessing and post-processing around the forward).
 
 The baseline is checked out with ``git worktree add`` into a temporary folder and removed at
-the end. Then the floors, measured the way ``bench/bench_model.py`` measures them: the FLOPs
-of one image (torch's FLOP counter plus the deformable sampling) divided by the best rate of
-a 4096x4096 matrix product in that precision. Prints the table (medians over the rounds and
-baseline / this ratios) and writes JSON under bench/results/.
+the end. After each round, a third process measures that round's floors: the way
+``bench/bench_model.py`` does (the FLOPs of one image, from torch's FLOP counter plus the
+deformable sampling, over the best rate of a 4096x4096 matrix product in that precision), and
+the forward's own matrix products replayed at their shapes (``matrix_floor.py``). Prints the
+table (medians over the rounds, baseline / this ratios, and each round's time over that
+round's floors, medianed) and writes JSON under bench/results/.
 
     python3 bench/bench_cpu_paired.py --baseline-ref main --rounds 5 --precisions fp32,bf16
 """
@@ -39,7 +43,8 @@ STAGES = ("backbone", "encoder", "decoder", "heads", "body_model", "pre_post", "
 
 
 def _worker(args: argparse.Namespace) -> None:
-    """One warm-up and one timed ``predict_images`` in whatever aios_core PYTHONPATH finds."""
+    """One warm-up and ``--repeats`` timed ``predict_images`` in whatever aios_core PYTHONPATH
+    finds; prints the fastest with its stages."""
     import numpy as np
     import torch
 
@@ -68,18 +73,23 @@ def _worker(args: argparse.Namespace) -> None:
             module.register_forward_hook(
                 lambda _m, _a, _o, started=started, stage=stage: seconds.__setitem__(
                     stage, seconds.get(stage, 0.0) + time.perf_counter() - started.pop()))
+    fastest: dict[str, float] = {}
     with precision:
         predict_images(model, [image], args.threshold)
-        seconds.clear()
-        start = time.perf_counter()
-        results = predict_images(model, [image], args.threshold)
-        total = time.perf_counter() - start
-    inner = sum(seconds.get(s, 0.0) for s in ("backbone", "encoder", "decoder", "body_model"))
-    seconds["heads"] = seconds["forward"] - inner
-    seconds["pre_post"] = total - seconds.pop("forward")
-    seconds["total"] = total
-    seconds["people"] = len(results[0])
-    print(json.dumps(seconds))
+        for _ in range(args.repeats):
+            seconds.clear()
+            start = time.perf_counter()
+            results = predict_images(model, [image], args.threshold)
+            total = time.perf_counter() - start
+            if fastest and fastest["total"] <= total:
+                continue
+            inner = sum(seconds.get(s, 0.0) for s in ("backbone", "encoder", "decoder",
+                                                       "body_model"))
+            fastest = {**seconds, "heads": seconds["forward"] - inner,
+                       "pre_post": total - seconds["forward"], "total": total,
+                       "people": len(results[0])}
+            del fastest["forward"]
+    print(json.dumps(fastest))
 
 
 def _run_worker(tree: Path, args: argparse.Namespace, precision: str) -> dict[str, float]:
@@ -98,7 +108,8 @@ def _floors_worker(args: argparse.Namespace) -> None:
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_model import matrix_rate_tflops, matrix_shape_floor_s, network_flops
+    from bench_model import matrix_rate_tflops, network_flops
+    from matrix_floor import network_shape_floor_s
 
     from aios_core import AiOS
     from aios_core.device import choose_device
@@ -115,13 +126,14 @@ def _floors_worker(args: argparse.Namespace) -> None:
         record["flops_per_image"] = network_flops(model, image, cpu)
     for precision in args.precisions.split(","):
         record["matrix_tflops"][precision] = matrix_rate_tflops(cpu, precision)
-        record["shape_floor_s"][precision] = matrix_shape_floor_s(model, image, cpu, precision)
+        record["shape_floor_s"][precision] = network_shape_floor_s(model, image, cpu, precision)
     print(json.dumps(record))
 
 
 def _worker_command(args: argparse.Namespace, mode: list[str]) -> list[str]:
     command = [sys.executable, str(Path(__file__).resolve()), *mode, "--height",
-               str(args.height), "--width", str(args.width), "--threshold", str(args.threshold)]
+               str(args.height), "--width", str(args.width), "--threshold", str(args.threshold),
+               "--repeats", str(args.repeats)]
     return command + (["--threads", str(args.threads)] if args.threads else [])
 
 
@@ -145,6 +157,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.0,
                         help="score threshold; 0 returns (and poses) the top num_select people")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs per process; the fastest counts, as for the floors")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)

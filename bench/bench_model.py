@@ -9,7 +9,8 @@ which only changes the cheap final gather). For each precision and batch size: t
   postprocess (selection, un-resizing, numpy), and end to end without the stage probes.
 Then the FLOPs of one image (torch's FLOP counter for convolutions and matrix products, plus
 the bilinear sampling of deformable attention counted by hand), the device's measured matrix
-rate, and the floor they set. Prints a table, writes JSON under bench/results/.
+rate, and the floor they set; for batch 1 also the floor of the network's own matrix products
+replayed at their shapes (``matrix_floor.py``). Prints a table, writes JSON under bench/results/.
 
     python3 bench/bench_model.py --batches 1 --precisions fp32           # CPU
     python3 bench/bench_model.py --batches 1,4,16 --precisions fp32,bf16  # GPU
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matrix_floor import record_matrix_calls, shape_floor_s
+from matrix_floor import network_shape_floor_s
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -157,19 +158,6 @@ def network_flops(model: AiOS, image: np.ndarray, device: torch.device) -> dict[
             "total_gflop": (counted + sampled) / 1e9}
 
 
-def matrix_shape_floor_s(model: AiOS, image: np.ndarray, device: torch.device,
-                         precision: str) -> float:
-    """Seconds of the forward's own matrix products and convolutions, each replayed alone at
-    its recorded shapes and dtypes (``matrix_floor.py``)."""
-    batch = prepare_batch([image], device)
-
-    def forward() -> None:
-        with torch.inference_mode(), autocast(device, precision):
-            model(batch.images, batch.padding_mask)
-
-    return shape_floor_s(record_matrix_calls(forward), device)
-
-
 def matrix_rate_tflops(device: torch.device, precision: str, size: int = 4096) -> float:
     """Best of 5 square matrix products of ``size`` in ``precision`` (TFLOP/s)."""
     dtype = precision_dtype(precision)
@@ -230,15 +218,25 @@ def main() -> None:
             rate = matrix_rate_tflops(device, row["precision"])
             floor_s = flops["total_gflop"] / 1e3 / rate
             per_image_s = row["median_s_per_batch"] / row["batch"]
-            record["floors"].append({"precision": row["precision"], "batch": row["batch"],
-                                     "matrix_tflops": rate, "floor_s_per_image": floor_s,
-                                     "times_floor": per_image_s / floor_s})
+            floor = {"precision": row["precision"], "batch": row["batch"],
+                     "matrix_tflops": rate, "floor_s_per_image": floor_s,
+                     "times_floor": per_image_s / floor_s}
+            if row["batch"] == 1:  # the matrix products at the network's own shapes
+                shape_floor_s = network_shape_floor_s(model, images[0], device, row["precision"])
+                shape_floor_s += flops["sampling_gflop"] / 1e3 / rate
+                floor.update(shape_floor_s_per_image=shape_floor_s,
+                             times_shape_floor=per_image_s / shape_floor_s)
+            record["floors"].append(floor)
         print(f"GFLOP per image: {flops['total_gflop']:.1f} (convolutions and matrix products "
               f"{flops['counted_gflop']:.1f}, deformable sampling {flops['sampling_gflop']:.2f})")
         for floor in record["floors"]:
             print(f"{floor['precision']:>5} batch {floor['batch']:>3}: matrix rate "
                   f"{floor['matrix_tflops']:.2f} TFLOP/s -> floor {floor['floor_s_per_image']:.4f}"
                   f" s/img; measured is {floor['times_floor']:.1f}x the floor")
+            if "shape_floor_s_per_image" in floor:
+                print(f"{'':>5} the matrix products at the network's shapes: "
+                      f"{floor['shape_floor_s_per_image']:.4f} s/img; measured is "
+                      f"{floor['times_shape_floor']:.2f}x that")
 
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"model_{device.type}_{args.height}x{args.width}.json"
