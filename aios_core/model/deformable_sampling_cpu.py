@@ -50,20 +50,21 @@ if numba is not None:
         (B, Lq, M, L, P); heights/widths/starts (L,) int64; output (B, Lq, M, D).
 
         The L * P weighted samples of an output are summed the way torch's CPU ``sum`` sums a
-        contiguous row: ``lanes``-wide vectors added lane by lane, then the lanes in order."""
+        contiguous row: ``lanes``-wide vectors added lane by lane, then the lanes in order;
+        each sample is added to its lane as soon as it is computed."""
         batch, num_queries, num_heads, num_levels, num_points, _ = locations.shape
         head_dim = values.shape[3]
-        num_samples = num_levels * num_points
         one = np.float32(1.0)
         two = np.float32(2.0)
         minus_half = np.float32(-0.5)
         for item in numba.prange(batch * num_queries):
             b = item // num_queries
             q = item - b * num_queries
-            weighted = np.empty((num_samples, head_dim), dtype=np.float32)
-            lane_sum = np.empty(head_dim, dtype=np.float32)
+            lane_sums = np.empty((lanes, head_dim), dtype=np.float32)
             for m in range(num_heads):
                 plane = values[b, m]
+                lane_sums[:] = np.float32(0.0)
+                lane = 0  # the sample's lane: its index among the L * P samples, mod lanes
                 for level in range(num_levels):
                     height = heights[level]
                     width = widths[level]
@@ -95,22 +96,19 @@ if numba is not None:
                         v_sw = plane[base + width if in_s and in_w else zero_row]
                         v_se = plane[base + width + 1 if in_s and in_e else zero_row]
                         weight = weights[b, q, m, level, p]
-                        row = weighted[level * num_points + p]
+                        lane_sum = lane_sums[lane]
                         for d in range(head_dim):
                             sample = v_nw[d] * w_nw
                             sample = _fma32(v_ne[d], w_ne, sample)
                             sample = _fma32(v_sw[d], w_sw, sample)
                             sample = _fma32(v_se[d], w_se, sample)
-                            row[d] = weight * sample
+                            lane_sum[d] = lane_sum[d] + weight * sample
+                        lane = lane + 1 if lane + 1 < lanes else 0
                 total = output[b, q, m]
                 for d in range(head_dim):
                     total[d] = np.float32(0.0)
-                for lane in range(lanes):
-                    for d in range(head_dim):
-                        lane_sum[d] = np.float32(0.0)
-                    for first in range(lane, num_samples, lanes):
-                        for d in range(head_dim):
-                            lane_sum[d] = lane_sum[d] + weighted[first, d]
+                for lane_index in range(lanes):
+                    lane_sum = lane_sums[lane_index]
                     for d in range(head_dim):
                         total[d] = total[d] + lane_sum[d]
 
