@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aios_core.model.frozen_batch_norm_cpu import normalise_in_place
+from aios_core.model.frozen_batch_norm_cpu import add_residual_and_relu_, normalise_in_place
 from aios_core.model.position_encoding import PositionEmbeddingSineHW
 
 _BN_EPS = 1e-5
@@ -28,7 +28,7 @@ class FrozenBatchNorm2d(nn.Module):
     """Batch norm with fixed statistics and affine terms, all stored as buffers (no parameters).
 
     Without autograd it normalises its input in place (every caller passes a fresh convolution
-    output), and ``normalise_`` also adds a residual and applies ReLU in the same pass.
+    output); ``normalise_`` also adds a residual and applies ReLU, in the same pass.
     """
 
     def __init__(self, num_features: int):
@@ -58,21 +58,15 @@ class FrozenBatchNorm2d(nn.Module):
         return scale, bias - running_mean * scale
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.is_grad_enabled():
-            scale, shift = self._scale_and_shift()
-            return x * scale + shift
         return self.normalise_(x)
 
     def normalise_(self, x: Tensor, residual: Tensor | None = None, relu: bool = False) -> Tensor:
-        """Without autograd: this norm of ``x``, plus ``residual``, then ReLU, written into ``x``
-        (one pass for float32 CPU maps); under autocast (``x`` in a lower precision than the
-        statistics) into a new float32 map, as ``forward`` gives."""
+        """This norm of ``x``, plus ``residual``, then ReLU. Without autograd, and with ``x`` in
+        the statistics' dtype, written into ``x`` (one pass for float32 CPU maps); otherwise into
+        a new map (under autocast a float32 one, by torch's type promotion)."""
         scale, shift = self._scale_and_shift()
-        if x.dtype != scale.dtype:
-            out = x * scale + shift
-            if residual is not None:
-                out.add_(residual)
-            return out.relu_() if relu else out
+        if torch.is_grad_enabled() or x.dtype != scale.dtype:
+            return add_residual_and_relu_(x * scale + shift, residual, relu)
         return normalise_in_place(x, scale, shift, residual, relu)
 
 
@@ -121,7 +115,6 @@ class Bottleneck(nn.Module):
         self.bn2 = FrozenBatchNorm2d(width)
         self.conv3 = _conv1x1(width, out_channels)
         self.bn3 = FrozenBatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
         self.downsample: nn.Sequential | None = None
         if stride != 1 or in_channels != out_channels:
             self.downsample = nn.Sequential(
@@ -130,11 +123,7 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        if torch.is_grad_enabled():
-            out = self.relu(self.bn1(self.conv1(x)))
-            out = self.relu(self.bn2(self.conv2(out)))
-            return self.relu(self.bn3(self.conv3(out)) + identity)
-        # Without autograd each batch norm works in place, with the residual and ReLU after it.
+        # Each batch norm with the ReLU (and the residual) after it: in place without autograd.
         out = self.bn1.normalise_(self.conv1(x), relu=True)
         out = self.bn2.normalise_(self.conv2(out), relu=True)
         return self.bn3.normalise_(self.conv3(out), residual=identity, relu=True)
@@ -154,7 +143,6 @@ class ResNet50Body(nn.Module):
         self.return_layers = tuple(return_layers)  # 0-based: 0 = layer1, ..., 3 = layer4
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = FrozenBatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
         self.maxpool = StemMaxPool()
         in_channels = 64
         for index, (width, blocks) in enumerate(
@@ -171,10 +159,7 @@ class ResNet50Body(nn.Module):
         return [self.layer1, self.layer2, self.layer3, self.layer4]
 
     def forward(self, images: Tensor) -> list[Tensor]:
-        if torch.is_grad_enabled():
-            x = self.maxpool(self.relu(self.bn1(self.conv1(images))))
-        else:
-            x = self.maxpool(self.bn1.normalise_(self.conv1(images), relu=True))
+        x = self.maxpool(self.bn1.normalise_(self.conv1(images), relu=True))
         outputs = []
         for index, stage in enumerate(self.stages()[: max(self.return_layers) + 1]):
             x = stage(x)

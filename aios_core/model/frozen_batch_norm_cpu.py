@@ -56,10 +56,7 @@ def normalise_in_place(
                                   and residual.shape == x.shape))
     )
     if not fused:
-        x.mul_(scale).add_(shift)
-        if residual is not None:
-            x.add_(residual)
-        return x.relu_() if relu else x
+        return add_residual_and_relu_(x.mul_(scale).add_(shift), residual, relu)
     rows = x.view(x.shape[0], x.shape[1], -1).numpy()
     others = rows if residual is None else residual.view(rows.shape).numpy()
     with threads_like_torch():
@@ -67,3 +64,11 @@ def normalise_in_place(
                           shift.reshape(-1).contiguous().numpy(), others,
                           residual is not None, relu)
     return x
+
+
+def add_residual_and_relu_(x: Tensor, residual: Tensor | None, relu: bool) -> Tensor:
+    """``x + residual``, then ReLU, written into ``x`` (torch operations; fine under autograd
+    for a fresh ``x``: neither backward needs what is overwritten)."""
+    if residual is not None:
+        x.add_(residual)
+    return x.relu_() if relu else x
