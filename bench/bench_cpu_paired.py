@@ -42,22 +42,31 @@ REPO = Path(__file__).resolve().parents[1]
 STAGES = ("backbone", "encoder", "decoder", "heads", "body_model", "pre_post", "total")
 
 
-def _worker(args: argparse.Namespace) -> None:
-    """One warm-up and ``--repeats`` timed ``predict_images`` in whatever aios_core PYTHONPATH
-    finds; prints the fastest with its stages."""
+def _seeded_network_and_image(args: argparse.Namespace):
+    """The process prepared as the CLI prepares it for the CPU, the released architecture with
+    seeded random weights, and the seeded test image."""
     import numpy as np
     import torch
 
     from aios_core import AiOS
     from aios_core.device import choose_device
-    from aios_core.model.predict import predict_images
 
-    choose_device("cpu")  # whatever the CLI's commands do to the process for the CPU
+    choose_device("cpu")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = AiOS().eval()
     image = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), np.uint8)
+    return AiOS().eval(), image
+
+
+def _worker(args: argparse.Namespace) -> None:
+    """One warm-up and ``--repeats`` timed ``predict_images`` in whatever aios_core PYTHONPATH
+    finds; prints the fastest with its stages."""
+    import torch
+
+    from aios_core.model.predict import predict_images
+
+    model, image = _seeded_network_and_image(args)
     dtype = {"fp32": None, "bf16": torch.bfloat16}[args.precision]
     precision = (torch.autocast("cpu", dtype=dtype) if dtype is not None
                  else contextlib.nullcontext())
@@ -92,8 +101,13 @@ def _worker(args: argparse.Namespace) -> None:
     print(json.dumps(fastest))
 
 
-def _run_worker(tree: Path, args: argparse.Namespace, precision: str) -> dict[str, float]:
-    command = _worker_command(args, ["--worker", "--precision", precision])
+def _run_worker(tree: Path, args: argparse.Namespace, mode: list[str]) -> dict:
+    """This script in ``mode`` in a fresh process importing aios_core from ``tree``; the JSON
+    line it prints last."""
+    command = [sys.executable, str(Path(__file__).resolve()), *mode, "--height",
+               str(args.height), "--width", str(args.width), "--threshold", str(args.threshold),
+               "--repeats", str(args.repeats)]
+    command += ["--threads", str(args.threads)] if args.threads else []
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -104,22 +118,13 @@ def _run_worker(tree: Path, args: argparse.Namespace, precision: str) -> dict[st
 def _floors_worker(args: argparse.Namespace) -> None:
     """This round's floors: the matrix rate of each precision, the forward's matrix products at
     their own shapes, and (with ``--count-flops``) the FLOPs of one image."""
-    import numpy as np
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_model import matrix_rate_tflops, network_flops
     from matrix_floor import network_shape_floor_s
 
-    from aios_core import AiOS
-    from aios_core.device import choose_device
-
-    choose_device("cpu")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    model = AiOS().eval()
-    image = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), np.uint8)
+    model, image = _seeded_network_and_image(args)
     cpu = torch.device("cpu")
     record: dict = {"matrix_tflops": {}, "shape_floor_s": {}}
     if args.count_flops:
@@ -128,23 +133,6 @@ def _floors_worker(args: argparse.Namespace) -> None:
         record["matrix_tflops"][precision] = matrix_rate_tflops(cpu, precision)
         record["shape_floor_s"][precision] = network_shape_floor_s(model, image, cpu, precision)
     print(json.dumps(record))
-
-
-def _worker_command(args: argparse.Namespace, mode: list[str]) -> list[str]:
-    command = [sys.executable, str(Path(__file__).resolve()), *mode, "--height",
-               str(args.height), "--width", str(args.width), "--threshold", str(args.threshold),
-               "--repeats", str(args.repeats)]
-    return command + (["--threads", str(args.threads)] if args.threads else [])
-
-
-def _run_floors(args: argparse.Namespace, count_flops: bool) -> dict:
-    mode = ["--floors", "--precisions", args.precisions] + (["--count-flops"] * count_flops)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(_worker_command(args, mode), cwd=REPO, env=env, capture_output=True,
-                          text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"floor worker failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -211,12 +199,15 @@ def _collect(args: argparse.Namespace, precisions: list[str]) -> tuple[dict, lis
             for precision in precisions:
                 order = [("baseline", baseline), ("this", REPO)]
                 for name, tree in order if round_index % 2 == 0 else order[::-1]:
-                    runs[precision][name].append(_run_worker(tree, args, precision))
+                    runs[precision][name].append(
+                        _run_worker(tree, args, ["--worker", "--precision", precision]))
                     args.out.mkdir(parents=True, exist_ok=True)  # runs so far survive a stop
                     (args.out / "cpu_paired_partial.json").write_text(json.dumps(runs, indent=2))
                     print(f"round {round_index + 1} {precision} {name}: "
                           f"{runs[precision][name][-1]['total']:.2f} s", flush=True)
-            floors.append(_run_floors(args, count_flops=round_index == 0))
+            floors_mode = ["--floors", "--precisions", args.precisions]
+            floors_mode += ["--count-flops"] if round_index == 0 else []
+            floors.append(_run_worker(REPO, args, floors_mode))
     finally:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(baseline)],
                        check=False, capture_output=True)
