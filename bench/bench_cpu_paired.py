@@ -121,8 +121,7 @@ def _floors_worker(args: argparse.Namespace) -> None:
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_model import matrix_rate_tflops, network_flops
-    from matrix_floor import network_shape_floor_s
+    from bench_model import matrix_rate_tflops, network_flops, network_shape_floor_s
 
     model, image = _seeded_network_and_image(args)
     cpu = torch.device("cpu")

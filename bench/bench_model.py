@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matrix_floor import network_shape_floor_s
+from matrix_floor import record_matrix_calls, shape_floor_s
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -156,6 +156,19 @@ def network_flops(model: AiOS, image: np.ndarray, device: torch.device) -> dict[
     sampled = sampling_flops(model, [image], device)
     return {"counted_gflop": counted / 1e9, "sampling_gflop": sampled / 1e9,
             "total_gflop": (counted + sampled) / 1e9}
+
+
+def network_shape_floor_s(model: AiOS, image: np.ndarray, device: torch.device,
+                          precision: str) -> float:
+    """Seconds of one image's forward's own matrix products and convolutions, each replayed
+    alone at its recorded shapes and dtypes (``matrix_floor.py``)."""
+    batch = prepare_batch([image], device)
+
+    def forward() -> None:
+        with torch.inference_mode(), autocast(device, precision):
+            model(batch.images, batch.padding_mask)
+
+    return shape_floor_s(record_matrix_calls(forward), device)
 
 
 def matrix_rate_tflops(device: torch.device, precision: str, size: int = 4096) -> float:

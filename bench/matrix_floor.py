@@ -14,18 +14,12 @@ dimensions (K = 256 in most of the transformer) never reach.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-
-from aios_core.model.preprocess import prepare_batch
-from aios_core.precision import autocast_dtype
 
 _aten = torch.ops.aten
 # What a dispatch mode sees of the network's matrix work: linear and conv2d arrive whole, the
@@ -121,18 +115,3 @@ def shape_floor_s(calls: Counter[MatrixCall], device: torch.device, repeats: int
             total += count * best
     return total
 
-
-def network_shape_floor_s(model: nn.Module, image: np.ndarray, device: torch.device,
-                          precision: str) -> float:
-    """Seconds of one image's forward's own matrix products and convolutions, each replayed
-    alone at its recorded shapes and dtypes."""
-    batch = prepare_batch([image], device)
-    dtype = autocast_dtype(precision)
-    precision_context = (torch.autocast(device.type, dtype=dtype) if dtype is not None
-                         else contextlib.nullcontext())
-
-    def forward() -> None:
-        with torch.inference_mode(), precision_context:
-            model(batch.images, batch.padding_mask)
-
-    return shape_floor_s(record_matrix_calls(forward), device)
