@@ -89,9 +89,64 @@ def check_video() -> Check:
     return Check("video I/O", bool(encoders), detail)
 
 
+# CPU flags (Linux names) that decide which kernels OpenCV, MKL, oneDNN and Numba run.
+_INSTRUCTION_SET_FLAGS = (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "AVX-512 BF16"),
+                          ("amx_tile", "AMX"))
+
+
+def cpu_description() -> str:
+    """'<model name>: <instruction sets>' of this machine's CPU (Linux: from /proc/cpuinfo)."""
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    sets = [name for flag, name in _INSTRUCTION_SET_FLAGS if flag in flags]
+    return f"{model}: {', '.join(sets) or 'no AVX2'}" if flags else model
+
+
+def check_cpu() -> Check:
+    detail = cpu_description()
+    try:
+        import torch
+
+        detail += f"; torch kernels {torch.backends.cpu.get_cpu_capability()}"
+    except ImportError:
+        pass
+    return Check("CPU", True, detail, required=False)
+
+
+def check_numeric_libraries() -> Check:
+    """Versions of the libraries whose CPU kernels shape aios's numbers (for bug reports)."""
+    import numpy
+
+    parts = [f"NumPy {numpy.__version__}"]
+    try:
+        import cv2
+
+        parts.append(f"OpenCV {cv2.__version__} (IPP {'on' if cv2.ipp.useIPP() else 'off'})")
+    except ImportError as err:
+        return Check("libraries", False, f"OpenCV not importable: {err}")
+    from aios_core.model.numba_cpu import numba
+
+    parts.append(f"Numba {numba.__version__}" if numba else "Numba missing (slower CPU path)")
+    return Check("libraries", True, ", ".join(parts))
+
+
 def run_all(checkpoint: str | None = None, smplx_dir: str | None = None) -> list[Check]:
     return [
         *check_torch(),
+        check_cpu(),
+        check_numeric_libraries(),
         check_checkpoint(checkpoint),
         check_smplx(smplx_dir),
         check_renderer(),

@@ -1,4 +1,4 @@
-"""Test-time resize, normalisation and padding against the official rule and OpenCV's warp."""
+"""Test-time resize, normalisation and padding against the official rule and its OpenCV calls."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import torch
 from aios_core.model.preprocess import (
     PIXEL_MEAN_RGB,
     PIXEL_STD_RGB,
+    TORCH_PATH_TOLERANCE,
     prepare_batch,
     resized_size,
+    torch_network_input,
 )
+from aios_core.model.preprocess_opencv import normalise_rgb_
 
 
 @pytest.mark.parametrize(
@@ -35,31 +38,52 @@ def test_resized_size_follows_official_rule(original_hw, expected_hw):
 
 
 def _official_reference(rgb: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """What the official pipeline computes: float32 affine warp of the whole image, clip, then
-    mmcv-style normalisation. Returns (3, out_h, out_w)."""
-    h, w = rgb.shape[:2]
-    src = np.float32([[w / 2, h / 2], [w / 2, h], [w, h / 2]])
-    dst = np.float32([[out_w / 2, out_h / 2], [out_w / 2, out_h], [out_w, out_h / 2]])
-    matrix = cv2.getAffineTransform(src, dst).astype(np.float32)
-    warped = cv2.warpAffine(
-        rgb.astype(np.float32), matrix, (out_w, out_h), flags=cv2.INTER_LINEAR
-    )
-    warped = np.clip(warped, 0, 255).astype(np.float32)
-    mean = np.float32(PIXEL_MEAN_RGB)
-    std = np.float32(PIXEL_STD_RGB)
-    normalised = ((warped - mean).astype(np.float64) * (1.0 / std.astype(np.float64)))
-    return normalised.astype(np.float32).transpose(2, 0, 1)
-
-
-def _opencv_tolerance() -> float:
-    # OpenCV >= 4.11 samples at float32 positions (what we reproduce exactly); older builds
-    # quantise positions to 1/32 px, a few grey levels on noisy images.
-    major, minor = (int(p) for p in cv2.__version__.split(".")[:2])
-    return 1e-5 if (major, minor) >= (4, 11) else 0.2
+    """The official inference path step by step (``load_img(path, 'BGR')``,
+    ``augmentation_keep_size`` with its whole-image box, mmcv's ``Normalize``) on an image that
+    ``cv2.imread`` would have returned as ``rgb[..., ::-1]``. Returns (3, out_h, out_w)."""
+    image = rgb[..., ::-1].astype(np.float32)  # load_img: BGR, float32
+    h, w = image.shape[:2]
+    # gen_trans_from_patch_cv for the box (0, 0, w, h), scale 1, rotation 0.
+    centre = np.array([0 + 0.5 * w, 0 + 0.5 * h], dtype=np.float32)
+    src = np.zeros((3, 2), dtype=np.float32)
+    src[0] = centre
+    src[1] = centre + np.array([0, h * 0.5], dtype=np.float32)
+    src[2] = centre + np.array([w * 0.5, 0], dtype=np.float32)
+    dst = np.zeros((3, 2), dtype=np.float32)
+    dst[0] = [out_w * 0.5, out_h * 0.5]
+    dst[1] = dst[0] + np.array([0, out_h * 0.5], dtype=np.float32)
+    dst[2] = dst[0] + np.array([out_w * 0.5, 0], dtype=np.float32)
+    matrix = cv2.getAffineTransform(np.float32(src), np.float32(dst)).astype(np.float32)
+    patch = cv2.warpAffine(image, matrix, (int(out_w), int(out_h)), flags=cv2.INTER_LINEAR)
+    patch = patch.astype(np.float32)
+    # The colour scale is an integer array of ones: the product is float64, then clipped.
+    patch = np.clip(patch * np.array([1, 1, 1])[None, None, :], 0, 255).astype(np.float32)
+    # mmcv.imnormalize(img, mean, std, to_rgb=True) with Normalize's float32 statistics.
+    normalised = patch.copy().astype(np.float32)
+    mean = np.float64(np.array(PIXEL_MEAN_RGB, dtype=np.float32).reshape(1, -1))
+    std_reciprocal = 1 / np.float64(np.array(PIXEL_STD_RGB, dtype=np.float32).reshape(1, -1))
+    cv2.cvtColor(normalised, cv2.COLOR_BGR2RGB, normalised)
+    cv2.subtract(normalised, mean, normalised)
+    cv2.multiply(normalised, std_reciprocal, normalised)
+    return np.ascontiguousarray(normalised.transpose(2, 0, 1))
 
 
 def _noisy_image(h: int, w: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+def _check_against_official(size_hw, seed: int, short: int = 800, max_side: int | None = 1333):
+    """The CPU path equals the official operations bit for bit; the torch path (GPUs) is within
+    its stated tolerance of them."""
+    rgb = _noisy_image(*size_hw, seed=seed)
+    batch = prepare_batch([rgb], "cpu", short_side_px=short, max_side_px=max_side)
+    out_h, out_w = resized_size(*size_hw, short, max_side)
+    expected = _official_reference(rgb, out_h, out_w)
+    assert batch.images.shape == (1, 3, out_h, out_w)
+    np.testing.assert_array_equal(batch.images[0].numpy(), expected, err_msg=str(size_hw))
+    pixels = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
+    np.testing.assert_allclose(torch_network_input(pixels, out_h, out_w)[0].numpy(), expected,
+                               atol=TORCH_PATH_TOLERANCE, rtol=0, err_msg=str(size_hw))
 
 
 @pytest.mark.parametrize(
@@ -67,22 +91,26 @@ def _noisy_image(h: int, w: int, seed: int) -> np.ndarray:
     [((37, 53), 64, 100), ((90, 60), 40, 100), ((50, 200), 64, 100), ((33, 47), 33, 100)],
 )
 def test_resample_matches_official_warp(size_hw, short, max_side):
-    rgb = _noisy_image(*size_hw, seed=size_hw[0])
-    batch = prepare_batch([rgb], "cpu", short_side_px=short, max_side_px=max_side)
-    out_h, out_w = resized_size(*size_hw, short, max_side)
-    expected = _official_reference(rgb, out_h, out_w)
-    assert batch.images.shape == (1, 3, out_h, out_w)
-    np.testing.assert_allclose(batch.images[0].numpy(), expected, atol=_opencv_tolerance(), rtol=0)
+    _check_against_official(size_hw, size_hw[0], short, max_side)
 
 
 def test_default_sizes_on_a_real_resize():
-    rgb = _noisy_image(48, 64, seed=3)
-    batch = prepare_batch([rgb], "cpu")
-    assert batch.images.shape == (1, 3, 800, 1066)
-    np.testing.assert_allclose(
-        batch.images[0].numpy(), _official_reference(rgb, 800, 1066),
-        atol=_opencv_tolerance(), rtol=0,
-    )
+    _check_against_official((48, 64), seed=3)
+    assert prepare_batch([_noisy_image(48, 64, 3)], "cpu").images.shape == (1, 3, 800, 1066)
+
+
+def test_an_image_already_at_size_goes_through_the_official_warp_too():
+    # Short side already 800: the official still warps (an identity matrix) and normalises.
+    _check_against_official((800, 1000), seed=9)
+
+
+def test_tolerance_tells_the_official_warp_from_cv2_resize():
+    # The torch path's tolerance is far below what a half-pixel shift (cv2.resize) moves.
+    rgb = _noisy_image(40, 60, seed=11)
+    shifted = cv2.resize(rgb.astype(np.float32), (90, 60), interpolation=cv2.INTER_LINEAR)
+    official = _official_reference(rgb, 60, 90)
+    assert np.abs(official - normalise_rgb_(shifted).transpose(2, 0, 1)).max() > 100 * (
+        TORCH_PATH_TOLERANCE)
 
 
 def test_padding_layout_and_mask():
@@ -167,35 +195,27 @@ def test_error_names_the_offending_image():
 
 
 # Input sizes (h, w) whose official matrix carries translation terms that move single columns
-# by an ulp (OpenCV's fused multiply-add), including one whose last columns OpenCV maps one
-# by one (the tail of its vector loop); a pure-scaling warp differs there by up to 0.03.
+# by an ulp, including ones whose last columns OpenCV's vector loop maps one by one; a
+# pure-scaling warp differs there by up to 0.03.
 TIE_SIZES_HW = [(1862, 1745), (1945, 1578), (1107, 1315), (1624, 685), (1022, 849),
                 (1521, 1854), (560, 1706), (813, 1578)]
 
 
-def _check_against_opencv(size_hw, seed: int, short: int = 800, max_side: int | None = 1333):
-    rgb = _noisy_image(*size_hw, seed=seed)
-    batch = prepare_batch([rgb], "cpu", short_side_px=short, max_side_px=max_side)
-    out_h, out_w = resized_size(*size_hw, short, max_side)
-    np.testing.assert_allclose(batch.images[0].numpy(), _official_reference(rgb, out_h, out_w),
-                               atol=_opencv_tolerance(), rtol=0, err_msg=str(size_hw))
-
-
 @pytest.mark.parametrize("size_hw", TIE_SIZES_HW)
-def test_resample_matches_opencv_where_the_matrix_rounding_matters(size_hw):
-    _check_against_opencv(size_hw, seed=size_hw[1])
+def test_resample_matches_official_where_the_matrix_rounding_matters(size_hw):
+    _check_against_official(size_hw, seed=size_hw[1])
 
 
-def test_resample_matches_opencv_on_random_small_sizes():
+def test_resample_matches_official_on_random_small_sizes():
     rng = np.random.default_rng(17)
     for _ in range(60):
         size_hw = (int(rng.integers(5, 200)), int(rng.integers(5, 200)))
-        _check_against_opencv(size_hw, seed=size_hw[0], short=int(rng.integers(4, 120)),
-                              max_side=int(rng.integers(120, 240)))
+        _check_against_official(size_hw, seed=size_hw[0], short=int(rng.integers(4, 120)),
+                                max_side=int(rng.integers(120, 240)))
 
 
 @pytest.mark.slow
-def test_resample_matches_opencv_on_150_random_full_sizes():
+def test_resample_matches_official_on_150_random_full_sizes():
     rng = np.random.default_rng(150)
     for _ in range(150):
-        _check_against_opencv((int(rng.integers(20, 2000)), int(rng.integers(20, 2000))), seed=1)
+        _check_against_official((int(rng.integers(20, 2000)), int(rng.integers(20, 2000))), seed=1)

@@ -54,7 +54,8 @@ def test_trimmed_video_copies_the_matching_audio_window(tmp_path):
     with av.open(str(source)) as container:
         stream = container.streams.audio[0]
         timed = [(p.pts, p.duration, bytes(p)) for p in container.demux(stream) if p.size]
-    start_ticks = start_s / stream.time_base
+        time_base = stream.time_base  # PyAV 18 refuses stream attributes once closed
+    start_ticks = start_s / time_base
     first = next(i for i, (pts, dur, _) in enumerate(timed) if pts + dur > start_ticks)
     out_packets = _audio_packets(out)
     # The window runs from the packet holding start_s to the end of the (shorter) video.

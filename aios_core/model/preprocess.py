@@ -1,4 +1,4 @@
-"""Test-time image preparation of AiOS: resize, normalise, pad and mask a batch, on the device.
+"""Test-time image preparation of AiOS: resize, normalise, pad and mask a batch.
 
 The official inference path (``datasets/INFERENCE_demo.py``) resizes every frame so its short
 side is 800 px unless the long side would exceed 1333 px, with ``cv2.warpAffine`` (bilinear,
@@ -6,15 +6,16 @@ constant-zero border) under a pure scaling matrix that maps the whole image onto
 then ImageNet mean/std normalisation in RGB order on 0..255 values; then the batch is
 zero-padded at the bottom/right to the largest image, with a mask that is True on padding.
 
-The resampling here reproduces that warp on the target device: the source position of output
-pixel ``x`` is about ``x * (w / ow)`` (no half-pixel shift, unlike ``cv2.resize``), the four
-neighbours are blended bilinearly, and neighbours past the right/bottom edge count as 0. The
-positions are computed as OpenCV >= 4.11 computes them (float32 coefficients of the inverted
-official matrix, tiny translation terms included, fused multiply-adds in its vector loop and
-separate roundings in the loop's tail) and the blend is OpenCV's fused lerp, so the result
-equals OpenCV's to float rounding on every input size. OpenCV builds before 4.11 quantise the
-sampling position to 1/32 px, which moves single pixels by up to a few grey levels on noisy
-images; that cannot be reproduced without knowing the build.
+On the CPU the resize and normalisation are the official's own OpenCV calls
+(``preprocess_opencv``), so the network input equals the official's on any CPU and OpenCV build.
+Other devices (GPUs) prepare the batch where it will be used, with ``torch_network_input``: the
+source position of output pixel ``x`` is about ``x * (w / ow)`` (no half-pixel shift, unlike
+``cv2.resize``), computed from the official matrix's float32 coefficients as OpenCV computes
+them, the four neighbours blended bilinearly, neighbours past the right/bottom edge counting as
+0. It follows OpenCV's arithmetic where that is knowable, but OpenCV's own kernels differ by CPU
+(vector width, fused multiply-adds, Intel IPP): measured against ``cv2.warpAffine`` the torch
+path differs by at most ``TORCH_PATH_TOLERANCE`` after normalisation (see the README's fidelity
+contract).
 """
 
 from __future__ import annotations
@@ -26,11 +27,21 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from aios_core.model.preprocess_opencv import (
+    PIXEL_MEAN_RGB,
+    PIXEL_STD_RGB,
+    official_network_input,
+    official_warp_matrix,
+)
+
 TEST_SHORT_SIDE_PX = 800
 TEST_MAX_SIDE_PX = 1333
-# ImageNet statistics on 0..255 values, RGB order (official ``Normalize`` with to_rgb=True).
-PIXEL_MEAN_RGB = (123.675, 116.28, 103.53)
-PIXEL_STD_RGB = (58.395, 57.12, 57.375)
+# Bound on the torch path's difference to the official OpenCV calls, in normalised units
+# (3e-3 is 0.18 grey levels). OpenCV's warp kernels differ by CPU and by whether Intel IPP runs
+# them; the difference grows with the source size. Measured on noisy images: at most 2.0e-3 up
+# to 7680x4320 and 9e-4 up to 2000x2000 (AMD Zen 4, IPP on), 2.4e-7 with IPP off; 7.1e-4 at
+# 1862x1745 on an Intel Xeon with AMX.
+TORCH_PATH_TOLERANCE = 3e-3
 
 
 @dataclass
@@ -112,15 +123,10 @@ def _fma32(a: np.ndarray, b: np.ndarray | np.float32, c: np.ndarray | np.float32
 def _official_inverse_warp(in_h: int, in_w: int, out_h: int, out_w: int) -> np.ndarray:
     """The official warp matrix, inverted the way ``cv2.warpAffine`` inverts it -> (2, 3) float32.
 
-    The official code builds its matrix with ``cv2.getAffineTransform`` from three float32
-    points and casts it to float32, which leaves tiny non-zero translation terms (~1e-13);
-    OpenCV inverts in float64 through the determinant and samples with float32 coefficients.
+    The official matrix is float32 with tiny non-zero translation terms (~1e-13); OpenCV inverts
+    it in float64 through the determinant and samples with float32 coefficients.
     """
-    import cv2
-
-    src = np.float32([[in_w / 2, in_h / 2], [in_w / 2, in_h], [in_w, in_h / 2]])
-    dst = np.float32([[out_w / 2, out_h / 2], [out_w / 2, out_h], [out_w, out_h / 2]])
-    m = cv2.getAffineTransform(src, dst).astype(np.float32).astype(np.float64)
+    m = official_warp_matrix(in_h, in_w, out_h, out_w).astype(np.float64)
     det = m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
     det = 1.0 / det if det != 0 else 0.0
     a11, a22, a12, a21 = m[1, 1] * det, m[0, 0] * det, -m[0, 1] * det, -m[1, 0] * det
@@ -200,11 +206,11 @@ def warp_resize(images: Tensor, height: int, width: int) -> Tensor:
 
 
 def normalise(pixels: Tensor) -> Tensor:
-    """(..., 3, H, W) float32 RGB on 0..255 -> ImageNet-normalised float32, rounded like mmcv.
+    """(..., 3, H, W) float32 RGB on 0..255 -> ImageNet-normalised float32, like mmcv.
 
-    mmcv subtracts the float32 mean in float32, then multiplies by the float64 reciprocal of
-    the float32 std and rounds back to float32; devices without float64 get the float32
-    product, at most one ulp away.
+    The float32 mean is subtracted in float32; the product with the reciprocal of the float32
+    std is taken in float64 and rounded to float32 (OpenCV builds differ from this by an ulp;
+    the CPU path calls OpenCV itself); devices without float64 get the float32 product.
     """
     mean = torch.tensor(PIXEL_MEAN_RGB, dtype=torch.float32, device=pixels.device)[:, None, None]
     std = torch.tensor(PIXEL_STD_RGB, dtype=torch.float32, device=pixels.device)[:, None, None]
@@ -214,13 +220,22 @@ def normalise(pixels: Tensor) -> Tensor:
     return (centred.double() * std.double().reciprocal()).float()
 
 
+def torch_network_input(pixels: Tensor, height: int, width: int) -> Tensor:
+    """(n, 3, H, W) float RGB on 0..255 -> (n, 3, height, width) network input, computed with
+    torch on the pixels' device (within ``TORCH_PATH_TOLERANCE`` of the official OpenCV calls)."""
+    if tuple(pixels.shape[-2:]) != (height, width):
+        pixels = warp_resize(pixels, height, width)
+    return normalise(pixels.clamp(0.0, 255.0))  # the official clips after the warp
+
+
 def prepare_batch(
     images: Sequence[np.ndarray | Tensor],
     device: torch.device | str,
     short_side_px: int = TEST_SHORT_SIDE_PX,
     max_side_px: int | None = TEST_MAX_SIDE_PX,
 ) -> PreparedBatch:
-    """Resize, normalise and pad RGB images for the network, computed on ``device``.
+    """Resize, normalise and pad RGB images for the network, computed on ``device``: on the CPU
+    with the official's OpenCV calls, elsewhere with ``torch_network_input``.
 
     images: numpy (H, W, 3) uint8 RGB, or tensors (3, H, W) / (H, W, 3), uint8 or float with
     values in 0..255. Sizes may differ between images.
@@ -246,14 +261,16 @@ def prepare_batch(
     same_size: dict[tuple[int, int], list[int]] = {}
     for i, size in enumerate(original):
         same_size.setdefault(size, []).append(i)
-    for size, indices in same_size.items():
+    for indices in same_size.values():
         h, w = resized[indices[0]]
-        pixels = torch.stack([sources[i].to(device) for i in indices]).float()  # (n, 3, H, W)
-        if (h, w) != size:
-            pixels = warp_resize(pixels, h, w)
-        pixels = pixels.clamp(0.0, 255.0)  # the official clips after the warp
         slots = torch.tensor(indices, device=device)
-        batch[slots, :, :h, :w] = normalise(pixels)
+        if device.type == "cpu":
+            for i in indices:
+                rgb = sources[i].cpu().permute(1, 2, 0).numpy()
+                batch[i, :, :h, :w] = torch.from_numpy(official_network_input(rgb, h, w))
+        else:
+            pixels = torch.stack([sources[i].to(device) for i in indices]).float()  # (n, 3, H, W)
+            batch[slots, :, :h, :w] = torch_network_input(pixels, h, w)
         padding_mask[slots, :h, :w] = False
 
     original_sizes = torch.tensor(original, dtype=torch.int64)
