@@ -318,3 +318,26 @@ def test_encoder_sampling_locations_are_the_broadcast_formula_bit_for_bit(dtype)
     got = module.sampling_locations(reference, offsets, shapes)
     assert got.dtype == expected.dtype
     assert torch.equal(got, expected)
+
+
+def test_first_use_self_check_falls_back_when_the_kernel_sums_otherwise(monkeypatch):
+    # A machine whose torch sums in another order than any lane width the kernel offers: the
+    # self-check finds no match and the network keeps the grid_sample path, with its bits.
+    from aios_core.model import deformable_sampling_cpu
+
+    exact_kernel = deformable_sampling_cpu.ms_deform_attn_cpu
+
+    def kernel_one_ulp_off(*arguments):
+        out = exact_kernel(*arguments)
+        return torch.nextafter(out, torch.full_like(out, float("inf")))
+
+    monkeypatch.setattr(deformable_sampling_cpu, "ms_deform_attn_cpu", kernel_one_ulp_off)
+    deformable_sampling_cpu.summation_lanes.cache_clear()
+    try:
+        assert deformable_sampling_cpu.summation_lanes(4, 4, 8, 32) is None
+        value, shapes, starts, locations, weights = _official_layout_inputs(1, 120, seed=7)
+        with torch.no_grad():
+            got = multi_scale_deformable_attention(value, shapes, starts, locations, weights)
+        assert torch.equal(got, ms_deform_attn_pytorch(value, shapes, starts, locations, weights))
+    finally:
+        deformable_sampling_cpu.summation_lanes.cache_clear()
