@@ -49,8 +49,8 @@ def eval_command(benchmark, data_root, annotations, checkpoint, smplx_dir, thres
     from aios_core.evaluation.prediction_cache import PredictionCacheError
     from aios_core.evaluation.report import results_table
     from aios_core.evaluation.runner import EvalOptions, prepare_evaluation, run_evaluation
+    from aios_core.inference.predictor import NetworkPredictor, load_network
     from aios_core.model.checkpoint import CheckpointFormatError, CheckpointMismatchError
-    from aios_core.pipeline.model_predictor import NetworkPredictor, load_network
 
     console = Console(stderr=True, quiet=quiet)
     out_path = out_path or Path(f"aios_eval_{benchmark}.json")

@@ -28,10 +28,10 @@ def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_m
            smplx_dir, no_foot_lock) -> None:
     """Fit the floor and put every person of RESULTS into a gravity-aligned world frame."""
     from aios_core.assets import AssetNotFoundError, resolve_smplx_dir
+    from aios_core.body.embedded_smplx import EmbeddedSMPLX
+    from aios_core.body.meshes import MeshMaker
     from aios_core.io.results_file import ResultsFileError, load_results, save_results
-    from aios_core.model.embedded_body_model import EmbeddedSMPLX
     from aios_core.pipeline.foot_pass import foot_pass
-    from aios_core.pipeline.meshes import MeshMaker
     from aios_core.pipeline.world_pass import world_pass
     from aios_core.video import VideoInputError
     from aios_core.world.stage import WorldOptions

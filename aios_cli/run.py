@@ -68,10 +68,10 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     from aios_cli.progress import progress_bar
     from aios_core.assets import AssetNotFoundError
     from aios_core.device import choose_device
+    from aios_core.inference.predictor import NetworkPredictor, load_network
     from aios_core.io.results_file import ResultsFileError
     from aios_core.model.checkpoint import CheckpointFormatError, CheckpointMismatchError
     from aios_core.pipeline.batch_size import default_batch_size
-    from aios_core.pipeline.model_predictor import NetworkPredictor, load_network
     from aios_core.pipeline.run import (
         RunOptions,
         RunOutputError,

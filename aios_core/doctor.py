@@ -136,7 +136,7 @@ def check_numeric_libraries() -> Check:
         parts.append(f"OpenCV {cv2.__version__} (IPP {'on' if cv2.ipp.useIPP() else 'off'})")
     except ImportError as err:
         return Check("libraries", False, f"OpenCV not importable: {err}")
-    from aios_core.model.numba_cpu import numba
+    from aios_core.model.cpu.numba_runtime import numba
 
     parts.append(f"Numba {numba.__version__}" if numba else "Numba missing (slower CPU path)")
     return Check("libraries", True, ", ".join(parts))

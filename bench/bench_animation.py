@@ -42,8 +42,8 @@ from aios_core.animation import metrics  # noqa: E402
 from aios_core.animation.leg_chain import leg_rotations, pose_legs  # noqa: E402
 from aios_core.animation.results_stage import add_foot_stage, track_legs, track_rig  # noqa: E402
 from aios_core.body import SmplxModel  # noqa: E402
+from aios_core.body.meshes import MeshMaker  # noqa: E402
 from aios_core.export.rest_shape import RestShape  # noqa: E402
-from aios_core.pipeline.meshes import MeshMaker  # noqa: E402
 from aios_core.pipeline.run import RunOptions  # noqa: E402
 from aios_core.pipeline.world_pass import smooth_in_world  # noqa: E402
 from aios_core.world.stage import WorldOptions, add_world_frame  # noqa: E402

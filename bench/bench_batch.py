@@ -33,8 +33,8 @@ from aios_core.batch.inputs import plan_clips  # noqa: E402
 from aios_core.batch.jobs import BatchSettings, ClipJob  # noqa: E402
 from aios_core.batch.manifest import DONE, ClipRecord  # noqa: E402
 from aios_core.batch.runner import Batch, EngineOptions  # noqa: E402
+from aios_core.inference.predictor import NetworkPredictor  # noqa: E402
 from aios_core.model.network import AiOS  # noqa: E402
-from aios_core.pipeline.model_predictor import NetworkPredictor  # noqa: E402
 from aios_core.pipeline.run import RunOptions, run_pipeline  # noqa: E402
 from aios_core.video import MediaReader  # noqa: E402
 from bench.bench_run_stages import write_clip  # noqa: E402

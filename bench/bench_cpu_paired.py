@@ -64,7 +64,10 @@ def _worker(args: argparse.Namespace) -> None:
     finds; prints the fastest with its stages."""
     import torch
 
-    from aios_core.model.predict import predict_images
+    try:
+        from aios_core.inference.predict import predict_images
+    except ImportError:  # a baseline tree from before the inference package
+        from aios_core.inference.predict import predict_images
 
     model, image = _seeded_network_and_image(args)
     dtype = {"fp32": None, "bf16": torch.bfloat16}[args.precision]

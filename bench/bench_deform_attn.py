@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from aios_core.model.deformable_attention import ms_deform_attn_pytorch
+from aios_core.model.deformable_sampling import ms_deform_attn_pytorch
 from aios_core.precision import precision_dtype
 from cuda_ops.self_check import AttentionShape, random_inputs
 

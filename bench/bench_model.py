@@ -34,9 +34,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from aios_core import AiOS
+from aios_core.inference.postprocess import postprocess
+from aios_core.inference.preprocess import prepare_batch
 from aios_core.model.deformable_attention import MultiScaleDeformableAttention
-from aios_core.model.postprocess import postprocess
-from aios_core.model.preprocess import prepare_batch
 from aios_core.precision import autocast_dtype, precision_dtype
 
 STAGES = ("preprocess", "backbone", "encoder", "decoder", "smplx", "postprocess")

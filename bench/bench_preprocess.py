@@ -13,6 +13,7 @@ import argparse
 import json
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 
 from aios_core.cpu_allocator import reuse_freed_memory
 from aios_core.doctor import cpu_description
-from aios_core.model.preprocess import prepare_batch, resized_size, torch_network_input
+from aios_core.inference.preprocess import prepare_batch, resized_size, torch_network_input
 
 
 def median_ms(step, repeats: int) -> float:
@@ -49,8 +50,8 @@ def main() -> None:
         rows.append({
             "input_hw": [height, width],
             "network_hw": list(out_hw),
-            "opencv_path_ms": median_ms(lambda: prepare_batch([image], "cpu"), args.repeats),
-            "torch_path_ms": median_ms(lambda: torch_network_input(pixels.float(), *out_hw),
+            "opencv_path_ms": median_ms(partial(prepare_batch, [image], "cpu"), args.repeats),
+            "torch_path_ms": median_ms(partial(torch_network_input, pixels.float(), *out_hw),
                                        args.repeats),
         })
         print(f"{height}x{width} -> {out_hw[0]}x{out_hw[1]}: OpenCV path "

@@ -32,10 +32,10 @@ def _child(batch: int, device_name: str) -> dict:
     import torch
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from aios_core.body.embedded_smplx import random_body_model_buffers
+    from aios_core.inference.predictor import NetworkPredictor
     from aios_core.model.config import AiOSConfig
-    from aios_core.model.embedded_body_model import random_body_model_buffers
     from aios_core.model.network import AiOS
-    from aios_core.pipeline.model_predictor import NetworkPredictor
     from aios_core.pipeline.run import RunOptions, run_pipeline
 
     device = torch.device(device_name)

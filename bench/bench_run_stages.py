@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from aios_core import AiOS
-from aios_core.model.predict import predict_images
-from aios_core.pipeline.meshes import MeshMaker
+from aios_core.body.meshes import MeshMaker
+from aios_core.inference.predict import predict_images
 from aios_core.rendering.overlay import MeshOverlayRenderer
 from aios_core.video import MediaReader, VideoWriter
 

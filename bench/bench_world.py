@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is importable
 
-from aios_core.pipeline.meshes import MeshMaker  # noqa: E402
+from aios_core.body.meshes import MeshMaker  # noqa: E402
 from aios_core.pipeline.world_pass import smooth_in_world  # noqa: E402
 from aios_core.world.body_points import SkeletonPoints  # noqa: E402
 from aios_core.world.stage import WorldOptions, add_world_frame  # noqa: E402

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from aios_core.model.deformable_attention import (
-    DeformableAttentionKernel,
-    ms_deform_attn_pytorch,
-)
+from aios_core.model.deformable_attention import DeformableAttentionKernel
+from aios_core.model.deformable_sampling import ms_deform_attn_pytorch
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Multi-scale deformable attention as Triton kernels (forward and backward).
 
-Same contract as ``aios_core.model.deformable_attention.ms_deform_attn_pytorch`` (bilinear
+Same contract as ``aios_core.model.deformable_sampling.ms_deform_attn_pytorch`` (bilinear
 sampling, zero padding, pixel centres at half-integers): value (B, Lv, M, D), spatial_shapes
 (L, 2) long as (H, W), level_start_index (L,) long, sampling_locations (B, Lq, M, L, P, 2) as
 (x, y) in [0, 1], attention_weights (B, Lq, M, L, P) -> (B, Lq, M * D) in value's dtype.

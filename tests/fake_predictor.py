@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aios_core.model.results import ImageResult
+from aios_core.inference.results import ImageResult
 
 
 class CrossingPeople:

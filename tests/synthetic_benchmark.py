@@ -17,7 +17,7 @@ import numpy as np
 import smplx
 import torch
 
-from aios_core.model.results import ImageResult
+from aios_core.inference.results import ImageResult
 from aios_core.person import PERSON_FIELDS
 from tests.synthetic_humandata import frame_range_of, random_smplx_params, write_humandata
 

@@ -18,11 +18,11 @@ import torch
 from scipy.spatial.transform import Rotation
 from torch import Tensor
 
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.keypoints import select_smplx_137
 from aios_core.data.image_targets import ImageTargets
 from aios_core.data.sample_targets import sample_targets
 from aios_core.data.training_sample import TrainingSample
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.rendering.overlay import MeshOverlayRenderer
 
 _PART_ROWS_137 = {"lhand": slice(25, 45), "rhand": slice(45, 65), "face": slice(65, 137)}

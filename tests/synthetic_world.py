@@ -34,10 +34,10 @@ import torch
 from scipy.spatial.transform import Rotation
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.keypoints import SMPLX_JOINT_NAMES
+from aios_core.inference.results import ImageResult
 from aios_core.io.results_file import PER_DETECTION_SHAPES, RunResults
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
-from aios_core.model.results import ImageResult
 from aios_core.person import PERSON_FIELDS
 from tests.synthetic_smplx import tpose_joints, write_synthetic_smplx
 

@@ -55,7 +55,7 @@ def test_free_cpu_memory_is_read_from_the_system():
 def test_aios_run_without_batch_size_takes_the_batch_the_memory_holds(tmp_path, monkeypatch):
     from aios_cli.main import cli
     from aios_core.errors import AiosError
-    from aios_core.pipeline import model_predictor
+    from aios_core.inference import predictor as model_predictor
     from aios_core.pipeline import run as pipeline_run
     from tests.synthetic_media import write_video
 

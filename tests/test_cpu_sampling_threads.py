@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from aios_core.model.cpu.numba_runtime import numba_available
 from aios_core.model.deformable_attention import multi_scale_deformable_attention
-from aios_core.model.numba_cpu import numba_available
 
 
 @pytest.mark.skipif(not numba_available(), reason="the fused kernel needs Numba")

@@ -20,7 +20,7 @@ from aios_core.data.training_set import (
     build_training_set,
     mixing_weights,
 )
-from aios_core.model.preprocess import PIXEL_MEAN_RGB, PIXEL_STD_RGB
+from aios_core.inference.preprocess import PIXEL_MEAN_RGB, PIXEL_STD_RGB
 
 
 @pytest.fixture(scope="module")

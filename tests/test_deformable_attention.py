@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from aios_core.model import deformable_attention as da
+from aios_core.model import deformable_sampling
 from aios_core.model.deformable_attention import (
     MultiScaleDeformableAttention,
-    ms_deform_attn_pytorch,
     multi_scale_deformable_attention,
 )
+from aios_core.model.deformable_sampling import ms_deform_attn_pytorch
 
 
 def level_layout(shapes: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -251,9 +252,10 @@ def test_chunked_cpu_sampling_changes_no_bit(monkeypatch):
     shape = AttentionShape(batch=2, queries=301, heads=4, head_dim=8,
                            level_hw=((16, 20), (8, 10), (4, 5)), points=4)
     inputs = random_inputs(shape, "cpu", torch.float32)
-    monkeypatch.setattr(da, "CPU_CHUNK_BYTES", 2**40)  # one chunk
+    monkeypatch.setattr(deformable_sampling, "CPU_CHUNK_BYTES", 2**40)  # one chunk
     whole = ms_deform_attn_pytorch(*inputs)
-    monkeypatch.setattr(da, "CPU_CHUNK_BYTES", 7 * 2 * 4 * 8 * 3 * 4 * 4)  # 7 queries a chunk
+    seven_queries = 7 * 2 * 4 * 8 * 3 * 4 * 4  # bytes of 7 queries' samples
+    monkeypatch.setattr(deformable_sampling, "CPU_CHUNK_BYTES", seven_queries)
     chunked = ms_deform_attn_pytorch(*inputs)
     assert torch.equal(whole, chunked)
 
@@ -272,7 +274,7 @@ def _official_layout_inputs(batch: int, queries: int, seed: int):
 
 @pytest.mark.parametrize("batch", [1, 2])
 def test_fused_cpu_kernel_equals_the_grid_sample_path_bit_for_bit(batch):
-    from aios_core.model.deformable_sampling_cpu import ms_deform_attn_cpu, summation_lanes
+    from aios_core.model.cpu.deformable_sampling import ms_deform_attn_cpu, summation_lanes
 
     value, shapes, starts, locations, weights = _official_layout_inputs(batch, 700, seed=batch)
     lanes = summation_lanes(4, 4, 8, 32)
@@ -294,7 +296,7 @@ def test_fused_cpu_kernel_is_not_used_when_autograd_needs_the_graph():
 
 
 def test_fused_cpu_kernel_samples_bfloat16_values_in_float32():
-    from aios_core.model.deformable_sampling_cpu import ms_deform_attn_cpu
+    from aios_core.model.cpu.deformable_sampling import ms_deform_attn_cpu
 
     value, shapes, starts, locations, weights = _official_layout_inputs(1, 200, seed=4)
     value = value.bfloat16()
@@ -323,7 +325,7 @@ def test_encoder_sampling_locations_are_the_broadcast_formula_bit_for_bit(dtype)
 def test_first_use_self_check_falls_back_when_the_kernel_sums_otherwise(monkeypatch):
     # A machine whose torch sums in another order than any lane width the kernel offers: the
     # self-check finds no match and the network keeps the grid_sample path, with its bits.
-    from aios_core.model import deformable_sampling_cpu
+    from aios_core.model.cpu import deformable_sampling as deformable_sampling_cpu
 
     exact_kernel = deformable_sampling_cpu.ms_deform_attn_cpu
 

@@ -6,7 +6,7 @@ import pytest
 import smplx
 import torch
 
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from tests.synthetic_smplx import write_synthetic_smplx
 
 

@@ -16,8 +16,8 @@ from tests.synthetic_benchmark import build_benchmark
 @pytest.fixture
 def tiny_checkpoint(tmp_path, monkeypatch):
     """A tiny network saved as {'model': state_dict}; load_network builds the tiny config."""
+    from aios_core.inference import predictor as model_predictor
     from aios_core.model.network import AiOS
-    from aios_core.pipeline import model_predictor
     from tests.tiny_network import TINY, build_tiny_network
 
     path = tmp_path / "tiny.pth"

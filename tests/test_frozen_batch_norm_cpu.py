@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aios_core.model import frozen_batch_norm_cpu
 from aios_core.model.backbone import Bottleneck, ResNet50Body, StemMaxPool
-from aios_core.model.frozen_batch_norm_cpu import normalise_in_place
-from aios_core.model.numba_cpu import numba_available
+from aios_core.model.cpu import frozen_batch_norm as frozen_batch_norm_cpu
+from aios_core.model.cpu.frozen_batch_norm import normalise_in_place
+from aios_core.model.cpu.numba_runtime import numba_available
 from tests.frozen_statistics import randomise_frozen_statistics
 
 needs_numba = pytest.mark.skipif(not numba_available(), reason="the one-pass kernel needs Numba")

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 
+from aios_core.inference.preprocess import TORCH_PATH_TOLERANCE, prepare_batch, torch_network_input
 from aios_core.model.network import OUTPUT_KEYS
-from aios_core.model.preprocess import TORCH_PATH_TOLERANCE, prepare_batch, torch_network_input
 from tests.tiny_network import build_tiny_network
 
 GOLDEN_NPZ = Path(__file__).parent / "data" / "golden_tiny_network.npz"

@@ -18,8 +18,8 @@ import torch
 from synthetic_media import frame_image
 from tiny_network import build_tiny_network
 
+from aios_core.inference.predict import predict_images
 from aios_core.model.config import AiOSConfig
-from aios_core.model.predict import predict_images
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]

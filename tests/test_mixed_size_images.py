@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
+from aios_core.body.meshes import MeshMaker
 from aios_core.io.results_file import load_results
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
-from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import letterbox
 from aios_core.pipeline.run import RunOptions, run_pipeline
 from aios_core.video import MediaReader

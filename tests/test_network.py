@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from aios_core.body.embedded_smplx import random_body_model_buffers
 from aios_core.model.config import AiOSConfig
-from aios_core.model.embedded_body_model import random_body_model_buffers
 from aios_core.model.network import OUTPUT_KEYS, AiOS
 from tests.tiny_network import TINY, build_tiny_network
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from aios_core.inference.results import ImageResult, PersonResult
 from aios_core.io.results_file import PER_DETECTION_SHAPES
-from aios_core.model.results import ImageResult, PersonResult
 from aios_core.person import PERSON_FIELDS, SMPLX_FIELDS
 from tests.fake_predictor import CrossingPeople
 

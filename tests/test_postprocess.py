@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from aios_core.model.postprocess import DEFAULT_SCORE_THRESHOLD, postprocess
-from aios_core.model.preprocess import PreparedBatch
+from aios_core.inference.postprocess import DEFAULT_SCORE_THRESHOLD, postprocess
+from aios_core.inference.preprocess import PreparedBatch
 
 GROUPS, CLASSES, JOINTS, VERTICES = 12, 2, 7, 9
 ORIGINAL_HW = [(480, 640), (300, 200)]

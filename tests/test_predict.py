@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from aios_core.model.predict import predict_images
-from aios_core.model.preprocess import prepare_batch
+from aios_core.inference.predict import predict_images
+from aios_core.inference.preprocess import prepare_batch
 
 GROUPS = 4
 # Per query, class-1 probability: two people above the default threshold 0.3, two below.

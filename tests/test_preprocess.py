@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from aios_core.model.preprocess import (
+from aios_core.inference.preprocess import (
     PIXEL_MEAN_RGB,
     PIXEL_STD_RGB,
     TORCH_PATH_TOLERANCE,
@@ -15,7 +15,7 @@ from aios_core.model.preprocess import (
     resized_size,
     torch_network_input,
 )
-from aios_core.model.preprocess_opencv import normalise_rgb_
+from aios_core.inference.preprocess_opencv import normalise_rgb_
 
 
 @pytest.mark.parametrize(

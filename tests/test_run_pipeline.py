@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
+from aios_core.body.meshes import MeshMaker
 from aios_core.io.results_file import PER_DETECTION_SHAPES, load_results
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
-from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.run import RunOptions, RunOutputError, partial_path, run_pipeline
 from aios_core.video import MediaReader, VideoInputError
 from tests.fake_predictor import CrossingPeople
@@ -98,7 +98,7 @@ def test_missing_input_and_unwritable_output(clip, tmp_path):
 
 def test_pipeline_with_a_tiny_random_network(clip, meshes, tmp_path):
     """The real predictor path: preprocessing, network, post-processing, tracking, render."""
-    from aios_core.pipeline.model_predictor import NetworkPredictor
+    from aios_core.inference.predictor import NetworkPredictor
     from tests.tiny_network import build_tiny_network
 
     predictor = NetworkPredictor(build_tiny_network(), threshold=0.0)

@@ -10,10 +10,10 @@ import pytest
 import smplx
 import torch
 
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.smplx_model import SmplxFileError, SmplxModel, build_smplx_layer
 from aios_core.errors import AiosError
 from aios_core.evaluation.body_assets import EvalBodyModels
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
 
 
 def official_configuration(folder) -> smplx.SMPLX:

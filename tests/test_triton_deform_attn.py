@@ -12,7 +12,7 @@ import os
 import pytest
 import torch
 
-from aios_core.model.deformable_attention import ms_deform_attn_pytorch
+from aios_core.model.deformable_sampling import ms_deform_attn_pytorch
 from cuda_ops.self_check import AttentionShape, random_inputs
 
 ON_GPU = torch.cuda.is_available()

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from aios_cli.main import cli
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
+from aios_core.body.meshes import MeshMaker
 from aios_core.io.results_file import save_results
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
-from aios_core.pipeline.meshes import MeshMaker
 from aios_core.viewer.display_frame import DisplayFrame, Intrinsics, boxes_cam, keypoints_cam
 from aios_core.viewer.mesh_cache import ChunkedMeshes
 from aios_core.viewer.timeline import Timeline
@@ -202,7 +202,7 @@ def test_busy_port_moves_to_the_next_free_one_and_says_so(tmp_path, meshes):
 
 
 def test_run_view_opens_the_viewer_on_the_run_results(tmp_path, meshes, monkeypatch):
-    import aios_core.pipeline.model_predictor as model_predictor
+    import aios_core.inference.predictor as model_predictor
     import aios_core.viewer.server as viewer
 
     clip = write_video(tmp_path / "clip.mp4", 3, fps=25)

@@ -5,9 +5,9 @@ import pytest
 from click.testing import CliRunner
 
 from aios_cli.main import cli
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
+from aios_core.body.meshes import MeshMaker
 from aios_core.io.results_file import load_results, save_results
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
-from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.run import RunOptions, run_pipeline
 from aios_core.video import MediaReader, VideoWriter
 from aios_core.world.body_points import SkeletonPoints

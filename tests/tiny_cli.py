@@ -50,9 +50,9 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def _install_tiny_network() -> None:
+    from aios_core.body.meshes import MeshMaker
+    from aios_core.inference import predictor as model_predictor
     from aios_core.model.network import AiOS
-    from aios_core.pipeline import model_predictor
-    from aios_core.pipeline.meshes import MeshMaker
     from tests.tiny_network import TINY
 
     fake = os.environ.get(ENV_PREDICTOR) == "fake"

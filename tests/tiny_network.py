@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
+from aios_core.body.embedded_smplx import random_body_model_buffers
 from aios_core.model.config import AiOSConfig
 from aios_core.model.config_record import MODEL_CONFIG_KEY, config_record
-from aios_core.model.embedded_body_model import random_body_model_buffers
 from aios_core.model.network import AiOS
 
 # Small enough for CPU tests, but with the official stage layout (2 box layers, 2 body layers,

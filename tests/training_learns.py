@@ -19,8 +19,8 @@ import torch
 from synthetic_renders import RenderedImage, RenderedSet, render_people
 from synthetic_smplx import write_synthetic_smplx
 
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.model.config import AiOSConfig
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
 from aios_core.tracking.tracker import box_iou
 from aios_core.training.box_ops import cxcywh_to_xyxy

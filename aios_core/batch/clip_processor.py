@@ -16,7 +16,7 @@ import numpy as np
 
 from aios_core.batch.jobs import BatchSettings, ClipJob, export_path, run_options
 from aios_core.batch.manifest import DONE, FAILED, ClipRecord
-from aios_core.model.results import ImageResult
+from aios_core.inference.results import ImageResult
 
 CLIPS_AT_ONCE = 2  # per worker: one inferring, one decoding / writing
 
@@ -51,7 +51,7 @@ class ClipProcessor:
         import torch
 
         from aios_core.device import choose_device
-        from aios_core.pipeline.model_predictor import NetworkPredictor, load_network
+        from aios_core.inference.predictor import NetworkPredictor, load_network
 
         if settings.threads_per_worker:
             torch.set_num_threads(settings.threads_per_worker)

@@ -15,7 +15,7 @@ from torch import Tensor
 from aios_core.data.image_targets import ImageTargets
 from aios_core.data.keypoint_sets import LEFT_WRIST_137, NECK_137, PELVIS_137, RIGHT_WRIST_137
 from aios_core.data.training_sample import TrainingSample
-from aios_core.model.preprocess import normalise
+from aios_core.inference.preprocess import normalise
 
 _PART_ROOTS = ((slice(25, 45), LEFT_WRIST_137), (slice(45, 65), RIGHT_WRIST_137),
                (slice(65, 137), NECK_137))

@@ -24,8 +24,8 @@ import numpy as np
 
 from aios_core.data import SmplxParams
 from aios_core.errors import AiosError
+from aios_core.inference.results import PER_PERSON_ARRAYS, ImageResult
 from aios_core.io.atomic import atomic_write_bytes, atomic_write_text
-from aios_core.model.results import PER_PERSON_ARRAYS, ImageResult
 from aios_core.person import SMPLX_FIELDS
 
 CACHE_SCHEMA = "aios-eval-cache/2"

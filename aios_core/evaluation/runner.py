@@ -45,8 +45,8 @@ from aios_core.evaluation.mesh_errors import MeshPartIds
 from aios_core.evaluation.mesh_scoring import score_mesh_benchmark
 from aios_core.evaluation.prediction_cache import ImagePredictions, PredictionCache
 from aios_core.evaluation.report import PER_IMAGE_SCHEMA, RESULTS_SCHEMA, write_json
+from aios_core.inference.results import ImageResult
 from aios_core.io.output_paths import check_writable_file, check_writable_folder, refuse_collisions
-from aios_core.model.results import ImageResult
 from aios_core.video.images import load_rgb_image
 
 Predictor = Callable[[Sequence[np.ndarray]], list[ImageResult]]

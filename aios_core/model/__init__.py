@@ -1,4 +1,4 @@
-"""The AiOS network, its configuration, checkpoint loading, and pre/post-processing."""
+"""The AiOS network: backbone, transformer, heads, SMPL-X read-out, configuration, checkpoint."""
 
 from aios_core.model.config import AiOSConfig
 from aios_core.model.network import AiOS

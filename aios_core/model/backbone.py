@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aios_core.model.frozen_batch_norm_cpu import add_residual_and_relu_, normalise_in_place
+from aios_core.model.cpu.frozen_batch_norm import add_residual_and_relu_, normalise_in_place
 from aios_core.model.position_encoding import PositionEmbeddingSineHW
 
 _BN_EPS = 1e-5

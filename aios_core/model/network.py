@@ -11,17 +11,17 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from aios_core.body.embedded_smplx import NUM_OUTPUT_JOINTS, EmbeddedSMPLX
 from aios_core.body.rotations import matrix_to_axis_angle_aios as matrix_to_axis_angle
 from aios_core.model.backbone import build_backbone, resize_padding_mask
 from aios_core.model.config import AiOSConfig
-from aios_core.model.embedded_body_model import NUM_OUTPUT_JOINTS, EmbeddedSMPLX
 from aios_core.model.heads import build_prediction_heads
-from aios_core.model.postprocess import returned_people
 from aios_core.model.readout import FinalLayerReadout, SmplxPrediction, run_body_model
+from aios_core.model.returned_queries import returned_people
 from aios_core.model.transformer import DeformableTransformer
 
 if TYPE_CHECKING:
-    from aios_core.model.predict import ImageResult
+    from aios_core.inference.predict import ImageResult
 
 # Eval output keys of the official network, in its order.
 OUTPUT_KEYS = (
@@ -205,7 +205,7 @@ class AiOS(nn.Module):
     def predict(
         self, images: Sequence[np.ndarray | Tensor], threshold: float | None = None
     ) -> list[ImageResult]:
-        """People in each image (original pixels); see ``aios_core.model.predict``."""
-        from aios_core.model.predict import predict_images
+        """People in each image (original pixels); see ``aios_core.inference.predict``."""
+        from aios_core.inference.predict import predict_images
 
         return predict_images(self, images, threshold)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aios_core.inference.results import ImageResult
 from aios_core.io.results_file import (
     PER_DETECTION_SHAPES,
     PER_FRAME_SHAPES,
@@ -15,7 +16,6 @@ from aios_core.io.results_file import (
     load_results,
     save_results,
 )
-from aios_core.model.results import ImageResult
 from aios_core.person import PERSON_FIELDS
 
 UNTRACKED = -1

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from aios_core.body.meshes import MeshMaker
+from aios_core.inference.results import ImageResult
 from aios_core.io.atomic import atomic_write_text
 from aios_core.io.output_paths import OutputPathError, check_writable_file, refuse_collisions
 from aios_core.io.results_file import ResultsFileError, RunResults, load_results, save_results
-from aios_core.model.results import ImageResult
 from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.foot_pass import foot_pass
-from aios_core.pipeline.meshes import MeshMaker
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
 from aios_core.pipeline.world_pass import smooth_in_world, world_pass

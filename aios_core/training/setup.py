@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from aios_core.assets import resolve_smplx_dir
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.data.augment import DEFAULT_AUGMENT
 from aios_core.data.training_set import build_training_set
 from aios_core.device import choose_device
@@ -21,7 +22,6 @@ from aios_core.model.config_record import (
     differences,
     read_model_config_file,
 )
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
 from aios_core.model.network import AiOS
 from aios_core.training.checkpointing import LAST, ResumeError, checkpoint_dir
 from aios_core.training.init_weights import load_matching_weights

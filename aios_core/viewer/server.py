@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aios_core.body.meshes import MeshMaker
 from aios_core.errors import AiosError
 from aios_core.io.results_file import RunResults, load_results
-from aios_core.pipeline.meshes import MeshMaker
 from aios_core.viewer.defaults import DEFAULT_HOST, DEFAULT_PORT
 from aios_core.viewer.mesh_cache import ChunkedMeshes
 from aios_core.viewer.timeline import Timeline
@@ -42,7 +42,7 @@ def body_meshes(smplx_dir: str | os.PathLike | None) -> MeshMaker:
     """The SMPL-X model from ``smplx_dir`` (or the $AIOS_HOME layout) as a mesh maker; raises
     AssetNotFoundError when the model file is not there."""
     from aios_core.assets import resolve_smplx_dir
-    from aios_core.model.embedded_body_model import EmbeddedSMPLX
+    from aios_core.body.embedded_smplx import EmbeddedSMPLX
 
     return MeshMaker(EmbeddedSMPLX.from_model_folder(resolve_smplx_dir(smplx_dir)))
 

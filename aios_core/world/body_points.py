@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from smplx.lbs import batch_rigid_transform, batch_rodrigues
 
-from aios_core.model.embedded_body_model import NUM_BODY_JOINTS, NUM_HAND_JOINTS, EmbeddedSMPLX
+from aios_core.body.embedded_smplx import NUM_BODY_JOINTS, NUM_HAND_JOINTS, EmbeddedSMPLX
 
 NUM_POINTS = 66
 

@@ -28,9 +28,9 @@ from bench_model import matrix_rate_tflops, network_flops, synchronise  # noqa: 
 from tiny_network import TINY, build_tiny_network  # noqa: E402
 
 from aios_core.device import choose_device  # noqa: E402
+from aios_core.inference.postprocess import postprocess  # noqa: E402
+from aios_core.inference.preprocess import prepare_batch  # noqa: E402
 from aios_core.model.config import AiOSConfig  # noqa: E402
-from aios_core.model.postprocess import postprocess  # noqa: E402
-from aios_core.model.preprocess import prepare_batch  # noqa: E402
 
 SIDE_LIMITS = {800: 1333, 96: 160}  # the official test size; the dry run's tiny one
 

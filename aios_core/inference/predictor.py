@@ -10,12 +10,12 @@ import numpy as np
 import torch
 
 from aios_core.assets import resolve_checkpoint, resolve_smplx_dir
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
+from aios_core.body.meshes import MeshMaker
 from aios_core.errors import DeviceUnavailableError
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
+from aios_core.inference.predict import predict_images
+from aios_core.inference.results import ImageResult
 from aios_core.model.network import AiOS
-from aios_core.model.predict import predict_images
-from aios_core.model.results import ImageResult
-from aios_core.pipeline.meshes import MeshMaker
 from aios_core.precision import autocast_dtype
 
 

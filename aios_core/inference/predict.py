@@ -8,21 +8,21 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from aios_core.model.network import AiOS
-from aios_core.model.postprocess import (
+from aios_core.inference.postprocess import (
     DEFAULT_SCORE_THRESHOLD,
     NUM_SELECT,
     postprocess,
     score_threshold,
 )
-from aios_core.model.preprocess import (
+from aios_core.inference.preprocess import (
     TEST_MAX_SIDE_PX,
     TEST_SHORT_SIDE_PX,
     as_chw_tensor,
     prepare_batch,
     resized_size,
 )
-from aios_core.model.results import ImageResult, PersonResult
+from aios_core.inference.results import ImageResult, PersonResult
+from aios_core.model.config import AiOSConfig
 
 __all__ = ["DEFAULT_SCORE_THRESHOLD", "ImageResult", "PersonResult", "predict_images"]
 
@@ -60,7 +60,8 @@ def predict_images(
     device, dtype = _model_device_dtype(model)
     threshold = score_threshold(threshold)
     # An AiOS network says its test-time size and selection; other modules get the official.
-    config = model.config if isinstance(model, AiOS) else None
+    config = getattr(model, "config", None)
+    config = config if isinstance(config, AiOSConfig) else None
     sizes = ((config.inference_short_side_px, config.inference_max_side_px) if config
              else (TEST_SHORT_SIDE_PX, TEST_MAX_SIDE_PX))
     num_select = config.num_select if config else NUM_SELECT

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from aios_core.model.preprocess_opencv import (
+from aios_core.inference.preprocess_opencv import (
     PIXEL_MEAN_RGB,
     PIXEL_STD_RGB,
     official_network_input,

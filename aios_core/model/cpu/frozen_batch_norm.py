@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from aios_core.model.numba_cpu import numba, threads_like_torch
+from aios_core.model.cpu.numba_runtime import numba, threads_like_torch
 
 if numba is not None:
 

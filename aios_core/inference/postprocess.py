@@ -29,8 +29,9 @@ import torch
 from torch import Tensor
 
 from aios_core.body.camera import AIOS_FOCAL_LENGTH_PX, aios_cam_to_translation, project_points
-from aios_core.model.preprocess import PreparedBatch
-from aios_core.model.results import ImageResult
+from aios_core.inference.preprocess import PreparedBatch
+from aios_core.inference.results import ImageResult
+from aios_core.model.returned_queries import top_scored_queries
 from aios_core.person import PERSON_FIELDS, PersonField
 
 # scripts/inference.sh, the official demo entry point, passes THRESHOLD=${5:-0.3}.
@@ -60,32 +61,12 @@ _FULL_POSE_SLICES = {
 }
 
 
-def select_top_queries(logits: Tensor, num_select: int) -> tuple[Tensor, Tensor]:
-    """(B, G, K) class logits -> (scores (B, S), query indices (B, S)), S = min(num_select, G*K).
-
-    Top-k of the sigmoid over the flattened queries x classes, sorted by descending score.
-    """
-    batch, groups, classes = logits.shape
-    probabilities = logits.sigmoid().reshape(batch, groups * classes)
-    scores, flat_index = torch.topk(probabilities, min(num_select, groups * classes), dim=1)
-    return scores, torch.div(flat_index, classes, rounding_mode="floor")
-
-
 def score_threshold(threshold: float | None) -> float:
     """The threshold to use: DEFAULT_SCORE_THRESHOLD for None; ValueError outside [0, 1]."""
     threshold = DEFAULT_SCORE_THRESHOLD if threshold is None else float(threshold)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     return threshold
-
-
-def returned_people(logits: Tensor, num_select: int, threshold: float) -> Tensor:
-    """(B, G, K) class logits -> (B, G) bool: the queries ``postprocess`` returns people for."""
-    scores, query = select_top_queries(logits.float(), num_select)
-    returned = torch.zeros(logits.shape[:2], dtype=torch.bool, device=logits.device)
-    rows = torch.arange(logits.shape[0], device=logits.device)[:, None].expand_as(query)
-    returned[rows[scores >= threshold], query[scores >= threshold]] = True
-    return returned
 
 
 def _points_xy(keypoints: Tensor) -> Tensor:
@@ -112,7 +93,7 @@ def postprocess(
     """
     threshold = score_threshold(threshold)
     out = {k: v.float() for k, v in outputs.items() if isinstance(v, Tensor)}
-    scores, query = select_top_queries(out["pred_logits"], num_select)  # (B, S)
+    scores, query = top_scored_queries(out["pred_logits"], num_select)  # (B, S)
     keep = scores >= threshold  # a prefix of each row: scores are sorted
     counts = keep.sum(dim=1).tolist()
     image_of, rank = keep.nonzero(as_tuple=True)  # (M,) for the M kept people of the batch

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from aios_core.model.embedded_body_model import EmbeddedSMPLX
+from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.person import BODY_MODEL_FIELDS, PERSON_SHAPES
 
 

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from aios_core.model.numba_cpu import numba, threads_like_torch
+from aios_core.model.cpu.numba_runtime import numba, threads_like_torch
+from aios_core.model.deformable_sampling import ms_deform_attn_pytorch
 
 if numba is not None:
     from numba import types
@@ -159,8 +160,6 @@ def summation_lanes(num_levels: int, num_points: int, num_heads: int, head_dim: 
     """
     if numba is None:
         return None
-    from aios_core.model.deformable_attention import ms_deform_attn_pytorch
-
     generator = torch.Generator().manual_seed(0)
     shapes = torch.tensor([[7 + level, 5 + 2 * level] for level in range(num_levels)])
     num_values = int((shapes[:, 0] * shapes[:, 1]).sum())
