@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from aios_core.body.camera import (
     AIOS_FOCAL_LENGTH_PX,
+    PinholeCamera,
     aios_cam_to_translation,
     aios_principal_point,
     aios_project_points,
@@ -76,3 +78,49 @@ def test_shape_errors():
         aios_cam_to_translation(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="points_cam"):
         project_points(torch.zeros(2, 2), 1.0, 0.0)
+
+
+def test_projection_and_translation_take_numpy_arrays_with_the_same_numbers():
+    cam = torch.tensor([[0.5, 0.1, -0.2], [2.0, 0.0, 1.0]], dtype=torch.float64)
+    assert np.array_equal(aios_cam_to_translation(cam.numpy()),
+                          aios_cam_to_translation(cam).numpy())
+    points = torch.tensor([[0.2, -0.1, 2.0], [0.3, 0.4, 5.0]], dtype=torch.float64)
+    focal, centre = np.array([1000.0, 1200.0]), np.array([320.0, 240.0])
+    assert np.array_equal(project_points(points.numpy(), focal, centre),
+                          project_points(points, torch.from_numpy(focal),
+                                         torch.from_numpy(centre)).numpy())
+
+
+def test_pinhole_camera_from_fov_projects_the_image_edge_at_half_the_angle():
+    camera = PinholeCamera.from_fov(90.0, (640, 480))
+    np.testing.assert_allclose(camera.focal_px, [320.0, 320.0])
+    np.testing.assert_allclose(camera.principal_point_px, [320.0, 240.0])
+    # A point 45 degrees to the right lands on the right edge; the axis on the centre.
+    np.testing.assert_allclose(camera.project(np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 3.0]])),
+                               [[640.0, 240.0], [320.0, 240.0]])
+    with pytest.raises(ValueError, match="field of view"):
+        PinholeCamera.from_fov(180.0, (640, 480))
+
+
+def test_pinhole_camera_rays_invert_the_projection_per_frame():
+    camera = PinholeCamera(np.array([[500.0, 510.0], [800.0, 800.0]]),
+                           np.array([[320.0, 240.0], [300.0, 200.0]]), np.array([[640, 480]] * 2))
+    points = np.array([[0.3, -0.2, 2.5], [-1.0, 0.5, 4.0]])  # one point per frame
+    rays = camera.rays(camera.project(points))
+    np.testing.assert_allclose(rays * points[:, 2:], points)
+    tensor_rays = PinholeCamera(*(torch.from_numpy(np.asarray(v, np.float64)) for v in (
+        camera.focal_px, camera.principal_point_px, camera.image_size_wh))).rays(
+        torch.from_numpy(camera.project(points)))
+    np.testing.assert_allclose(tensor_rays.numpy(), rays)
+
+
+def test_scaled_camera_projects_to_scaled_pixels_and_the_network_camera_is_aios():
+    camera = PinholeCamera(np.array([500.0, 500.0]), np.array([320.0, 240.0]), np.array([640, 480]))
+    point = np.array([0.3, -0.2, 2.5])
+    np.testing.assert_allclose(camera.scaled(0.5).project(point), camera.project(point) * 0.5)
+    network = PinholeCamera.aios_network(torch.tensor([[640.0, 480.0]]))
+    joints = torch.tensor([[[0.1, -0.2, 0.3]]], dtype=torch.float64)
+    cam = torch.tensor([[0.25, 0.2, 0.4]], dtype=torch.float64)
+    expected = aios_project_points(joints, cam, torch.tensor([[640, 480]]))
+    got = network.project(joints + aios_cam_to_translation(cam)[:, None])
+    torch.testing.assert_close(got, expected)

@@ -3,6 +3,7 @@
 from aios_core.body.camera import (
     AIOS_CAM_SCALE_EPS,
     AIOS_FOCAL_LENGTH_PX,
+    PinholeCamera,
     aios_cam_to_translation,
     aios_principal_point,
     aios_project_points,
@@ -42,6 +43,7 @@ __all__ = [
     "NUM_SMPLX_JOINTS",
     "NUM_SMPLX_KEYPOINTS",
     "NUM_VERTICES",
+    "PinholeCamera",
     "SMPLX_137_INDICES",
     "SMPLX_137_KEYPOINT_NAMES",
     "SMPLX_137_PARTS",

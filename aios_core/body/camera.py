@@ -21,16 +21,22 @@ sees, before batch padding). 1/s is the depth of the body-model origin in metres
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
 import torch
 from torch import Tensor
 
 AIOS_FOCAL_LENGTH_PX = 5000.0  # virtual focal length, both axes (config `focal`)
 AIOS_CAM_SCALE_EPS = 1e-9  # added to the predicted scale before inverting it
 
+# numpy arrays or torch tensors: the camera arithmetic below is written for both.
+Array = TypeVar("Array", np.ndarray, Tensor)
 
-def project_points(
-    points_cam: Tensor, focal_px: Tensor | float, principal_point_px: Tensor | float
-) -> Tensor:
+
+def project_points(points_cam: Array, focal_px, principal_point_px) -> Array:
     """Pinhole projection: (..., 3) camera-frame points -> (..., 2) pixels.
 
     ``focal_px`` and ``principal_point_px`` are (fx, fy) and (cx, cy), shaped (..., 2) and
@@ -43,16 +49,64 @@ def project_points(
     return normalised * focal_px + principal_point_px
 
 
-def aios_cam_to_translation(pred_cam: Tensor) -> Tensor:
+def _stack_last(parts: list[Array]) -> Array:
+    return torch.stack(parts, -1) if isinstance(parts[0], Tensor) else np.stack(parts, -1)
+
+
+def aios_cam_to_translation(pred_cam: Array) -> Array:
     """(..., 3) AiOS camera (s, tx, ty) -> (..., 3) translation in metres, camera frame."""
     if pred_cam.shape[-1] != 3:
         raise ValueError(f"pred_cam must have shape (..., 3), got {tuple(pred_cam.shape)}")
     scale = pred_cam[..., 0] + AIOS_CAM_SCALE_EPS
     # Same operations as the official code (tx / s, not tx * (1 / s)) for identical rounding.
-    return torch.stack((pred_cam[..., 1] / scale, pred_cam[..., 2] / scale, 1.0 / scale), -1)
+    return _stack_last([pred_cam[..., 1] / scale, pred_cam[..., 2] / scale, 1.0 / scale])
 
 
-def aios_principal_point(image_size_wh: Tensor) -> Tensor:
+@dataclass(frozen=True)
+class PinholeCamera:
+    """A pinhole camera's intrinsics and image size, in pixels (the camera frame above).
+
+    Fields are (..., 2) arrays, numpy or torch alike: one camera, one per frame (F, 2), or any
+    shape that broadcasts against the points or pixels given to the methods; the focal length
+    may also be one number for both axes.
+    """
+
+    focal_px: Array | float  # (..., 2) fx, fy
+    principal_point_px: Array  # (..., 2) cx, cy
+    image_size_wh: Array  # (..., 2) width, height
+
+    @classmethod
+    def from_fov(cls, horizontal_fov_deg: float, image_size_wh) -> PinholeCamera:
+        """Square pixels, principal point at the image centre, focal from the horizontal field
+        of view: f = (w / 2) / tan(fov / 2)."""
+        size = np.asarray(image_size_wh, dtype=np.float64)
+        if not 0 < horizontal_fov_deg < 180:
+            raise ValueError(f"field of view must be in (0, 180) degrees, got {horizontal_fov_deg}")
+        focal = size[..., :1] / 2 / math.tan(math.radians(horizontal_fov_deg) / 2)
+        return cls(np.concatenate([focal, focal], -1), size / 2, size)
+
+    @classmethod
+    def aios_network(cls, input_size_wh: Array) -> PinholeCamera:
+        """AiOS's virtual camera at its (resized, unpadded) input: 5000 px, centred."""
+        return cls(AIOS_FOCAL_LENGTH_PX, aios_principal_point(input_size_wh), input_size_wh)
+
+    def project(self, points_cam: Array) -> Array:
+        """(..., 3) camera-frame points -> (..., 2) pixels."""
+        return project_points(points_cam, self.focal_px, self.principal_point_px)
+
+    def rays(self, pixels: Array) -> Array:
+        """(..., 2) pixels -> (..., 3) camera-frame directions with z = 1 (unnormalised)."""
+        xy = (pixels - self.principal_point_px) / self.focal_px
+        one = xy[..., :1] * 0 + 1
+        return torch.cat([xy, one], -1) if isinstance(xy, Tensor) else np.concatenate([xy, one], -1)
+
+    def scaled(self, factor: float) -> PinholeCamera:
+        """The same camera for the image resized by ``factor`` (focal, centre and size scale)."""
+        return PinholeCamera(self.focal_px * factor, self.principal_point_px * factor,
+                             self.image_size_wh * factor)
+
+
+def aios_principal_point(image_size_wh: Array) -> Array:
     """(..., 2) network input size (w, h) in pixels -> (..., 2) principal point (w/2, h/2)."""
     return image_size_wh / 2
 

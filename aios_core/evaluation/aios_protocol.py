@@ -11,9 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-FOCAL_PX = 5000.0
-# AiOS adds this to the predicted scale before inverting it.
-_SCALE_EPS = 1e-9
+from aios_core.body.camera import AIOS_FOCAL_LENGTH_PX, aios_cam_to_translation, project_points
 
 
 def match_by_body_keypoints(
@@ -42,24 +40,27 @@ def match_by_body_keypoints(
 
 
 def project_with_predicted_camera(
-    points: np.ndarray, pred_cam: np.ndarray, image_wh: np.ndarray, focal_px: float = FOCAL_PX
+    points: np.ndarray,
+    pred_cam: np.ndarray,
+    image_wh: np.ndarray,
+    focal_px: float = AIOS_FOCAL_LENGTH_PX,
 ) -> np.ndarray:
     """Pixels of (N, K, 3) points under AiOS's camera (s, tx, ty) per person: (N, K, 2).
 
     The camera translation is (tx/s, ty/s, 1/s) with s offset by 1e-9; principal point is
     image_wh / 2 (image_wh (N, 2) or (2,): the network-input size AiOS uses).
     """
-    pred_cam = np.asarray(pred_cam)
-    s = pred_cam[:, 0] + _SCALE_EPS
-    translation = np.stack([pred_cam[:, 1] / s, pred_cam[:, 2] / s, 1.0 / s], axis=-1)
+    translation = aios_cam_to_translation(np.asarray(pred_cam))  # (N, 3)
     cam_points = points + translation[:, None, :].astype(points.dtype)
-    normalised = cam_points[..., :2] / cam_points[..., 2:3]
     centre = np.broadcast_to(np.asarray(image_wh, dtype=points.dtype) / 2, (len(points), 2))
-    return normalised * focal_px + centre[:, None, :]
+    return project_points(cam_points, focal_px, centre[:, None, :])
 
 
 def ubody_visible_vertices(
-    gt_verts: np.ndarray, pred_cam: np.ndarray, image_wh: np.ndarray, focal_px: float = FOCAL_PX
+    gt_verts: np.ndarray,
+    pred_cam: np.ndarray,
+    image_wh: np.ndarray,
+    focal_px: float = AIOS_FOCAL_LENGTH_PX,
 ) -> np.ndarray:
     """(N, V) bool: GT vertices whose projection lies strictly inside (0, w) x (0, h)."""
     uv = project_with_predicted_camera(gt_verts, pred_cam, image_wh, focal_px)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aios_core.body.camera import project_points
 from aios_core.body.keypoints import NUM_SMPLX_KEYPOINTS, SMPLX_137_INDICES
 from aios_core.data import SmplxParams
 from aios_core.evaluation.aios_protocol import match_by_body_keypoints
@@ -133,7 +134,7 @@ def _visible_vertices(gt_verts: np.ndarray, persons: list[ScoredPerson]) -> np.n
     for i, person in enumerate(persons):
         preds = person.predictions
         points = gt_verts[i] + preds.transl_m[0]
-        uv = points[:, :2] / points[:, 2:3] * preds.focal_px + preds.principal_point_px
+        uv = project_points(points, preds.focal_px, preds.principal_point_px)
         height, width = preds.image_size_hw
         visible[i] = (uv[:, 0] > 0) & (uv[:, 0] < width) & (uv[:, 1] > 0) & (uv[:, 1] < height)
     return visible

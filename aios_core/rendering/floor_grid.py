@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aios_core.body.camera import project_points
+
 GRID_COLOUR = (235, 235, 235)
 NEAR_M = 0.05  # segments are clipped this far in front of the camera
 
@@ -74,7 +76,7 @@ def draw_floor_grid(
             clipped = _clip_in_front(a, b)
             if clipped is None:
                 continue
-            pixels = [np.asarray(focal_px) * p[:2] / p[2] + principal_point_px for p in clipped]
+            pixels = [project_points(p, focal_px, principal_point_px) for p in clipped]
             (u0, v0), (u1, v1) = pixels
             if not np.isfinite([u0, v0, u1, v1]).all() or max(abs(u0), abs(v0), abs(u1),
                                                                abs(v1)) > 1e5:
