@@ -38,8 +38,8 @@ def test_bounds_little_memory_still_runs_one_frame_and_much_memory_stops_at_8():
     assert batch_size_for_memory(1024 * GIB) == MAX_DEFAULT_BATCH
 
 
-def test_the_measured_figures_match_the_readme():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+def test_the_measured_figures_match_the_docs():
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "run.md").read_text()
     assert f"{estimated_peak(1) / GIB:.1f} GiB at batch 1" in readme
     assert f"{estimated_peak(8) / GIB:.1f} GiB at batch 8" in readme
 

@@ -59,14 +59,15 @@ def test_the_lists_spelled_out_for_a_fast_help_match_their_sources():
 
 
 def test_the_smplx_folder_is_documented_as_assets_looks_for_it(monkeypatch, tmp_path):
-    """One place for SMPL-X: every help text and the README name the folder assets.py uses."""
+    """One place for SMPL-X: every help text, the README and docs/ name the assets.py folder."""
     import re
 
     from aios_core.assets import default_smplx_dir
 
     monkeypatch.setenv("AIOS_HOME", str(tmp_path))
     expected = "$AIOS_HOME/" + default_smplx_dir().relative_to(tmp_path).as_posix()
-    texts = {"README.md": (Path(__file__).resolve().parents[1] / "README.md").read_text()}
+    root = Path(__file__).resolve().parents[1]
+    texts = {path.name: path.read_text() for path in [root / "README.md", *root.glob("docs/*.md")]}
     for name in SUBCOMMANDS:
         texts[f"aios {name} --help"] = CliRunner().invoke(cli, [name, "--help"]).output
     mentions = {(where, m) for where, text in texts.items()

@@ -1,4 +1,4 @@
-"""``--skeleton``: joint names of BVH / glb exports, checked against the README's table with an
+"""``--skeleton``: joint names of BVH / glb exports, checked against docs/export.md's table with an
 independent BVH reader (PyPI ``bvh``) and Khronos' glTF validator."""
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from aios_core.io.results_file import save_results
 from tests.export_synthetic import make_results
 from tests.gltf_validator import issue_codes, validate_glb
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+EXPORT_DOC = Path(__file__).resolve().parents[1] / "docs" / "export.md"
 FINGERS = ("index", "middle", "pinky", "ring", "thumb")
 
 
 def documented_names(column: int) -> dict[str, str]:
-    """SMPL-X joint -> name in the README's `--skeleton` table (column 1 mixamo, 2 unreal)."""
-    section = README.read_text().split("#### Skeletons that retarget", 1)[1]
+    """SMPL-X joint -> name in docs/export.md's `--skeleton` table (1 mixamo, 2 unreal)."""
+    section = EXPORT_DOC.read_text().split("## Skeletons that retarget", 1)[1]
     table: dict[str, str] = {}
     for line in section.splitlines():
         cells = re.findall(r"`([^`]*)`", line)
