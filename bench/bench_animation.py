@@ -38,11 +38,11 @@ from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aios_core.animation import metrics  # noqa: E402
-from aios_core.animation.leg_chain import leg_rotations, pose_legs  # noqa: E402
-from aios_core.animation.results_stage import add_foot_stage, track_legs, track_rig  # noqa: E402
 from aios_core.body import SmplxModel  # noqa: E402
 from aios_core.export.rest_shape import RestShape  # noqa: E402
+from aios_core.feet import metrics  # noqa: E402
+from aios_core.feet.leg_chain import leg_rotations, pose_legs  # noqa: E402
+from aios_core.feet.stage import add_foot_stage, track_legs, track_rig  # noqa: E402
 from aios_core.pipeline.meshes import MeshMaker  # noqa: E402
 from aios_core.pipeline.run import RunOptions  # noqa: E402
 from aios_core.pipeline.world_pass import smooth_in_world  # noqa: E402

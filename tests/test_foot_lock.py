@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from aios_core.animation import metrics
-from aios_core.animation.contact import ContactConfig, detect_contacts
-from aios_core.animation.foot_lock import lock_feet
-from aios_core.animation.foot_rig import foot_rig
-from aios_core.animation.leg_chain import leg_rotations, pose_legs
 from aios_core.body import SmplxModel
 from aios_core.export.rest_shape import RestShape
+from aios_core.feet import metrics
+from aios_core.feet.contact import ContactConfig, detect_contacts
+from aios_core.feet.leg_chain import leg_rotations, pose_legs
+from aios_core.feet.lock import lock_feet
+from aios_core.feet.rig import foot_rig
 from tests.export_synthetic import flat_hand_smplx, smplx_posed
 from tests.synthetic_walk import FPS, leg_fk, noisy, walk
 

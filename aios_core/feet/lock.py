@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from aios_core.animation.contact import contact_runs
-from aios_core.animation.foot_rig import FootRig
-from aios_core.animation.leg_chain import CHAIN_POSE_ROWS, leg_rotations, pose_legs
 from aios_core.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from aios_core.feet.contact import contact_runs
+from aios_core.feet.leg_chain import CHAIN_POSE_ROWS, leg_rotations, pose_legs
+from aios_core.feet.rig import FootRig
 
 
 @dataclass(frozen=True)
