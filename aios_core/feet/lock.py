@@ -5,7 +5,8 @@ root translation offset (T, 3) and per-frame changes of the eight leg joints' lo
 (hips, knees, ankles, feet; T x 8 x 3, applied after the estimated rotation). Terms:
 
 * contact: every foot point labelled in contact sits at its run's anchor, the median of its
-  estimated (or steadied) positions over the run, lifted to its flat-foot height if lower;
+  estimated positions over the run, lifted to its flat-foot height if lower; the weight rises
+  over the first ``ease_frames`` frames of a run and falls over its last (eased transitions);
 * floor: no foot point below its flat-foot height, at any frame;
 * data: the changes stay small (root offset in metres, rotations in radians);
 * smoothness: the changes' second differences over time are small, so the correction fades in
@@ -34,7 +35,11 @@ class FootLockConfig:
     floor_weight: float = 1e4  # per m^2 below the floor
     root_weight: float = 100.0  # per m^2 of root offset (legs absorb most of the change)
     rotation_weight: float = 0.1  # per rad^2 of leg rotation change
-    smooth_weight: float = 3.0  # per unit^2 of the changes' second difference
+    smooth_weight: float = 3.0  # per unit^2 of the leg rotation changes' second difference
+    root_smooth_weight: float = 3.0  # per m^2 of the root offset's second difference
+    # Contact pulls with full weight only this many frames inside a run: a landing or a lift
+    # labelled a frame early or late then moves the body little, and no joint pops there.
+    ease_frames: int = 2
     iterations: int = 100
 
 
@@ -55,6 +60,18 @@ def contact_anchors(points_m: np.ndarray, labels: np.ndarray,
             anchor[1] = max(anchor[1], contact_height_m[p])
             anchors[start:end, p] = anchor
     return anchors
+
+
+def eased_weights(labels: np.ndarray, ease_frames: int) -> np.ndarray:
+    """(T, P) labels -> (T, P) contact weights: 1 inside runs, rising linearly over the first
+    and falling over the last ``ease_frames`` frames of each run, 0 outside."""
+    weights = np.zeros(labels.shape)
+    for p in range(labels.shape[1]):
+        for start, end in contact_runs(labels[:, p]):
+            inside = np.arange(start, end)
+            edge = np.minimum(inside - start, end - 1 - inside)  # 0 at the ends
+            weights[start:end, p] = np.minimum(1.0, (edge + 1) / (ease_frames + 1))
+    return weights
 
 
 def _second_difference(values: torch.Tensor) -> torch.Tensor:
@@ -87,7 +104,7 @@ def lock_feet(rig: FootRig, global_orient: np.ndarray, transl_m: np.ndarray,
     frames = len(transl_m)
     shift = torch.zeros(frames, 3, dtype=dtype, requires_grad=True)
     turn = torch.zeros(frames, 2, 4, 3, dtype=dtype, requires_grad=True)
-    weight = in_contact.to(dtype)[..., None]
+    weight = torch.as_tensor(eased_weights(labels, config.ease_frames))[..., None]
 
     def loss() -> torch.Tensor:
         _, now = pose_legs(rig, orient, transl + shift, local @ axis_angle_to_matrix(turn))
@@ -95,8 +112,8 @@ def lock_feet(rig: FootRig, global_orient: np.ndarray, transl_m: np.ndarray,
         total = total + config.floor_weight * torch.relu(floor - now[..., 1]).pow(2).sum()
         total = total + config.root_weight * shift.pow(2).sum()
         total = total + config.rotation_weight * turn.pow(2).sum()
-        total = total + config.smooth_weight * (_second_difference(shift).pow(2).sum()
-                                                + _second_difference(turn).pow(2).sum())
+        total = total + config.root_smooth_weight * _second_difference(shift).pow(2).sum()
+        total = total + config.smooth_weight * _second_difference(turn).pow(2).sum()
         return total / frames
 
     optimiser = torch.optim.LBFGS([shift, turn], lr=1.0, max_iter=config.iterations,

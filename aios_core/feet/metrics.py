@@ -43,3 +43,59 @@ def jitter_m_s3(joints_m: np.ndarray, fps: float) -> float:
 def joint_error_mm(joints_m: np.ndarray, truth_m: np.ndarray) -> float:
     """Mean per-joint position error, mm."""
     return float(np.linalg.norm(joints_m - truth_m, axis=-1).mean() * 1000.0)
+
+
+WHAM_STILL_M = 0.01  # WHAM's foot-sliding metric: frames where the true foot moves less
+
+
+def wham_foot_skate_mm(points_m: np.ndarray, truth_points_m: np.ndarray,
+                       steps: np.ndarray | None = None) -> float:
+    """WHAM's foot sliding (as WHAM, TRAM and GVHMR report it): mean 3-D displacement of the
+    (T, P, 3) estimated foot points between consecutive frames where the true point moves less
+    than 1 cm, mm/frame. ``steps`` (T-1,) bool: which frame pairs are consecutive (all)."""
+    moved = np.linalg.norm(np.diff(truth_points_m, axis=0), axis=-1)  # (T-1, P)
+    still = moved < WHAM_STILL_M
+    if steps is not None:
+        still &= np.asarray(steps, bool)[:, None]
+    if not still.any():
+        return 0.0
+    step = np.linalg.norm(np.diff(points_m, axis=0), axis=-1)
+    return float(step[still].mean() * 1000.0)
+
+
+def _label_runs(labels: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], labels.astype(np.int8), [0]])))
+    return list(zip(edges[::2], edges[1::2], strict=True))
+
+
+def contact_boundary_frames(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per true contact run of (T, P) labels, the frame errors of the predicted run that overlaps
+    it most: (N, 2) |start error|, |end error| (a run with none overlapping: its length).
+    Starts at the first frame and ends at the last are left out (the clip cuts them)."""
+    errors = []
+    count = len(truth)
+    for p in range(truth.shape[1]):
+        ours = _label_runs(predicted[:, p])
+        for start, end in _label_runs(truth[:, p]):
+            overlap = [min(end, e) - max(start, s) for s, e in ours]
+            if not overlap or max(overlap) <= 0:
+                errors.append((end - start if start else np.nan,
+                               end - start if end < count else np.nan))
+                continue
+            s, e = ours[int(np.argmax(overlap))]
+            errors.append((abs(s - start) if start else np.nan,
+                           abs(e - end) if end < count else np.nan))
+    return np.array(errors, np.float64).reshape(-1, 2)
+
+
+def peak_acceleration_m_s2(joints_m: np.ndarray, fps: float,
+                           steps: np.ndarray | None = None) -> np.ndarray:
+    """(J,) largest acceleration of each of (T, J, 3) joints, m/s^2 (over windows of three
+    consecutive frames; ``steps`` (T-1,) says which frame pairs are consecutive)."""
+    if len(joints_m) < 3:
+        return np.zeros(joints_m.shape[1])
+    acceleration = np.linalg.norm(np.diff(joints_m, n=2, axis=0), axis=-1) * fps ** 2
+    if steps is not None:
+        steps = np.asarray(steps, bool)
+        acceleration = acceleration[steps[1:] & steps[:-1]]
+    return acceleration.max(0) if len(acceleration) else np.zeros(joints_m.shape[1])

@@ -25,8 +25,9 @@ class NoWorldFrameError(AiosError):
 @dataclass(frozen=True)
 class FootStageOptions:
     lock: bool = True  # False: contact labels only (`--no-foot-lock`)
-    # The body path is smoothed over this (Gaussian sigma) before contacts are found and
-    # anchors placed: monocular depth jitter moves whole bodies, not feet against the pelvis.
+    # The body path is smoothed over this (Gaussian sigma) before contact runs are found
+    # (their ends and anchors then come from the motion itself): monocular depth jitter moves
+    # whole bodies, not feet against the pelvis.
     steady_sigma_s: float = 0.12
     contact: ContactConfig = ContactConfig()
     foot_lock: FootLockConfig = FootLockConfig()
@@ -85,13 +86,15 @@ def add_foot_stage(results: RunResults, shape: RestShape,
             _, points = pose_legs(rig, torch.as_tensor(orient), torch.as_tensor(transl[rows]),
                                   leg_rotations(torch.as_tensor(body_pose[rows])))
         times = det["timestamp_s"][rows]
-        steady = steadied_points(points.numpy(), rig.rest_joints[0] + transl[rows], times,
+        points = points.numpy()
+        steady = steadied_points(points, rig.rest_joints[0] + transl[rows], times,
                                  options.steady_sigma_s)
-        labels = detect_contacts(steady, times, rig.contact_height_m, options.contact)
+        labels = detect_contacts(points, times, rig.contact_height_m, rig.scale,
+                                 options.contact, steady)
         contact[rows] = labels
         if options.lock:
             locked = lock_feet(rig, orient, transl[rows], body_pose[rows], labels,
-                               options.foot_lock, anchor_points_m=steady)
+                               options.foot_lock)
             body_pose[rows], transl[rows] = locked.body_pose, locked.transl_m
     feet = FootMotion(contact, body_pose, transl) if options.lock else FootMotion(contact)
     return replace(results, feet=feet)
