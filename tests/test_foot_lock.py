@@ -189,6 +189,11 @@ def test_locking_noisy_motion_bounds_every_joints_peak_acceleration(world_smplx_
     peak = metrics.peak_acceleration_m_s2(legs.reshape(len(rows), 8, 3), FPS, steps)
     noise = raw_peak - truth_peak  # what the estimate's noise adds to each joint's peak
     assert (noise > 0).all() and (peak <= truth_peak + 2.0 * noise).all()
+    # The jittery root path is smoothed: less jerk than the raw estimate, still more than the
+    # truth (the pose noise stays).
+    jitter = metrics.jitter_m_s3(legs.reshape(len(rows), 8, 3), FPS)
+    assert metrics.jitter_m_s3(truth_legs, FPS) < jitter < 0.6 * metrics.jitter_m_s3(
+        raw_legs.reshape(len(rows), 8, 3), FPS)
     raw_skate = metrics.wham_foot_skate_mm(raw_points, truth_points, steps)
     skate = metrics.wham_foot_skate_mm(points, truth_points, steps)
     assert skate < 0.2 * raw_skate and skate < 3.0

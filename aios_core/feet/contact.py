@@ -145,22 +145,21 @@ def detect_contacts(points_m: np.ndarray, times_s: np.ndarray, contact_height_m:
     return labels
 
 
-def steadied_points(points_m: np.ndarray, pelvis_m: np.ndarray, times_s: np.ndarray,
-                    sigma_s: float) -> np.ndarray:
-    """(T, P, 3) foot points carried by a pelvis path smoothed over ``sigma_s`` (Gaussian in
-    time): each point keeps its place relative to the pelvis (the pose, which per-frame depth or
-    translation jitter of an estimate does not touch) and the body as a whole moves smoothly."""
-    times_s = np.asarray(times_s, np.float64)
-    if sigma_s <= 0 or len(times_s) < 2:
-        return points_m
-    smooth = np.empty_like(pelvis_m)
-    lower = np.searchsorted(times_s, times_s - 3 * sigma_s)
-    upper = np.searchsorted(times_s, times_s + 3 * sigma_s, side="right")
-    for t in range(len(times_s)):
-        window = slice(lower[t], upper[t])
-        weight = np.exp(-0.5 * ((times_s[window] - times_s[t]) / sigma_s) ** 2)
-        smooth[t] = weight @ pelvis_m[window] / weight.sum()
-    return points_m + (smooth - pelvis_m)[:, None]
+WALKING_SCORE_M = 0.005  # what ``path_noise_m`` sees of a clean walking pelvis, at most
+
+
+def path_noise_m(path_m: np.ndarray, frames: np.ndarray) -> float:
+    """Per-frame jitter of a (T, 3) body path at (T,) frame numbers, m: the median size of its
+    second differences over consecutive frames / sqrt(6) (white noise of sigma per step gives
+    second differences of sqrt(6) sigma), less what a clean walking pelvis scores
+    (``WALKING_SCORE_M``, taken off in quadrature): 0 for clean motion, several centimetres
+    for estimates with depth jitter."""
+    whole = (frames[2:] - frames[:-2]) == 2
+    if not whole.any():
+        return 0.0
+    second = np.linalg.norm(np.diff(path_m, n=2, axis=0), axis=-1)[whole]
+    score = float(np.median(second) / np.sqrt(6.0))
+    return float(np.sqrt(max(score ** 2 - WALKING_SCORE_M ** 2, 0.0)))
 
 
 def contact_runs(labels: np.ndarray) -> list[tuple[int, int]]:
