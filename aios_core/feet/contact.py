@@ -32,7 +32,7 @@ from aios_core.feet.rig import BodyScale
 class ContactConfig:
     height_on: float = 0.35  # foot lengths above the flat-foot height
     height_off: float = 0.55
-    # leg lengths per second; steadied points of a walking foot move at 3-5 in swing
+    # leg lengths per second; a walking foot moves at 3-5 in swing
     speed_on: float = 1.0
     speed_off: float = 1.5
     speed_span: int = 3
@@ -119,16 +119,12 @@ def _footprint_run(points_m: np.ndarray, low: np.ndarray, start: int, end: int,
 
 
 def detect_contacts(points_m: np.ndarray, times_s: np.ndarray, contact_height_m: np.ndarray,
-                    scale: BodyScale, config: ContactConfig = ContactConfig(),
-                    steadied_m: np.ndarray | None = None) -> np.ndarray:
+                    scale: BodyScale, config: ContactConfig = ContactConfig()) -> np.ndarray:
     """(T, P, 3) world points (y up, floor y = 0), (T,) times, (P,) flat-foot heights, the
-    body's scale -> (T, P) bool contact labels. Runs are found on ``steadied_m`` (default: the
-    points; see ``steadied_points``), their ends placed on the points themselves."""
+    body's scale -> (T, P) bool contact labels."""
     foot, leg = scale.foot_length_m, scale.leg_length_m
-    steadied_m = points_m if steadied_m is None else steadied_m
-    height = steadied_m[..., 1] - np.asarray(contact_height_m)[None]  # (T, P)
-    speed = point_speeds(steadied_m, np.asarray(times_s, np.float64), config.speed_span)
-    own_height = points_m[..., 1] - np.asarray(contact_height_m)[None]
+    height = points_m[..., 1] - np.asarray(contact_height_m)[None]  # (T, P)
+    speed = point_speeds(points_m, np.asarray(times_s, np.float64), config.speed_span)
     labels = np.zeros(height.shape, bool)
     for p in range(height.shape[1]):
         low = (height[:, p] < config.height_on * foot) & (speed[:, p] < config.speed_on * leg)
@@ -136,8 +132,7 @@ def detect_contacts(points_m: np.ndarray, times_s: np.ndarray, contact_height_m:
                 | (speed[:, p] > config.speed_off * leg))
         found = _clean(_hysteresis(low, high), config.min_run, config.max_gap)
         for start, end in _runs(found, True):
-            low_now = own_height[:, p] < config.height_off * foot
-            landing, lift = _footprint_run(points_m[:, p], low_now,
+            landing, lift = _footprint_run(points_m[:, p], height[:, p] < config.height_off * foot,
                                            start, end, config.footprint_tolerance * foot,
                                            config.footprint_spread)
             labels[landing:lift, p] = True
