@@ -31,8 +31,7 @@ def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_m
     from aios_core.body.embedded_smplx import EmbeddedSMPLX
     from aios_core.body.meshes import MeshMaker
     from aios_core.io.results_file import ResultsFileError, load_results, save_results
-    from aios_core.pipeline.foot_pass import foot_pass
-    from aios_core.pipeline.world_pass import world_pass
+    from aios_core.pipeline.grounding import GroundingOptions, ground_people
     from aios_core.video import VideoInputError
     from aios_core.world.stage import WorldOptions
 
@@ -47,8 +46,8 @@ def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_m
         elif not input_path.exists():
             raise VideoInputError(f"input not found: {input_path}")
         meshes = MeshMaker(EmbeddedSMPLX.from_model_folder(resolve_smplx_dir(smplx_dir)))
-        grounded, report = world_pass(results, meshes, options, input_path)
-        grounded = foot_pass(grounded, meshes.body_model, lock=not no_foot_lock)
+        grounding = GroundingOptions(options, foot_lock=not no_foot_lock)
+        grounded, report = ground_people(results, meshes, grounding, input_path)
         written = save_results(grounded, out_path or results_path)
     click.echo(f"camera: {report.camera_note}")
     click.echo(f"focal length: {report.focal.describe()}")

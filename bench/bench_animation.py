@@ -1,26 +1,32 @@
-"""Foot contact and foot locking on the world synthetic benchmark (people walking with truly
-planted feet, tests/synthetic_world.py), before vs after locking, measured against the truth.
+"""Foot contact and foot locking on synthetic walks with truly planted feet
+(tests/synthetic_world.py), before vs after the feet, measured against the truth.
 
     python3 bench/bench_animation.py [--frames 300] [--people 3] [--out FILE.json]
 
 Scenarios ``oracle_*``: the world block is the truth seen through a world stage that got camera
-and floor right plus per-detection noise (tests/world_results.py; the camera does not matter
-there), at the default noise and at twice that, so the numbers isolate the foot stage.
-Scenarios ``world_stage_*``: the whole chain, tests/synthetic_world.py's ``observe`` (what the
-network would output: camera-frame jitter, depth error, missed detections) through the world
-stage (aios_core.world.stage, true focal length given), `aios run`'s smoothing in the world
-frame and then the foot stage; the truth is
-aligned to the estimated world frame by the rigid floor motion (yaw + shift) that best maps the
-true pelvis path onto the raw estimate.
-Per scenario, over every track (means weighted by track length):
+and floor right plus per-detection noise (tests/world_results.py): none (``oracle_clean``), the
+default, and twice that; only the feet run, so the numbers isolate them.
+Scenarios ``chain_*``: the whole chain as `aios run` / `aios ground` run it
+(``aios_core.pipeline.grounding``): tests/synthetic_world.py's ``observe`` (what the network
+would output: camera-frame jitter, depth error, missed detections) -> world stage -> smoothing in
+the world frame -> contacts -> foot locking, on a static and a panning camera, with the focal
+length given (``--focal-px``) and found (no option: what the world stage finds or assumes). The
+truth is aligned to the estimated world frame by the rigid floor motion (yaw + shift) that best
+maps the true pelvis path onto the estimate.
+Per scenario, ``raw`` (before the feet) and ``locked`` (after), over every track (means
+weighted by track length; frames the track misses are left out of every difference):
 
-* skate_cm_per_frame: mean horizontal motion of truly planted heel/toe points between
-  consecutive frames; skate_share: share of those steps over 1 cm;
+* skate_wham_mm: WHAM's foot sliding: mean 3-D displacement of the heel/toe points between
+  frames where the true point moves < 1 cm, mm/frame (what WHAM, TRAM, GVHMR report);
+* skate_mm: ours: mean horizontal motion of points labelled in contact by the truth, mm/frame;
+* contact_f1, boundary_mean_frames, boundary_within_1: the contact labels against the truth
+  (start and end of each true run against the predicted run overlapping it);
+* peak_accel_ratio: the largest over pelvis + leg joints of (peak acceleration / the truth's);
+* jitter_ratio: mean jerk of pelvis + leg joints / the truth's;
 * penetration_cm: mean depth of the foot points below the floor;
-* contact_f1: the foot stage's labels against the truth;
-* joint_error_mm: pelvis + leg joints against the truth; jitter_m_s3: their mean jerk;
 * lag_frames: the shift (-3..3 frames) that best aligns the ankles' velocity with the truth's;
-* cpu_s_per_video_min: process CPU seconds of the foot stage per minute of video per person.
+* joint_error_mm: pelvis + leg joints against the truth;
+* cpu_s_per_video_min: process CPU seconds of the feet per minute of video per person.
 """
 
 from __future__ import annotations
@@ -38,18 +44,16 @@ from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aios_core.animation import metrics  # noqa: E402
-from aios_core.animation.leg_chain import leg_rotations, pose_legs  # noqa: E402
-from aios_core.animation.results_stage import add_foot_stage, track_legs, track_rig  # noqa: E402
 from aios_core.body import SmplxModel  # noqa: E402
 from aios_core.body.meshes import MeshMaker  # noqa: E402
 from aios_core.export.rest_shape import RestShape  # noqa: E402
-from aios_core.pipeline.run import RunOptions  # noqa: E402
-from aios_core.pipeline.world_pass import smooth_in_world  # noqa: E402
-from aios_core.world.stage import WorldOptions, add_world_frame  # noqa: E402
+from aios_core.feet import metrics  # noqa: E402
+from aios_core.feet.leg_chain import leg_rotations, pose_legs  # noqa: E402
+from aios_core.feet.stage import add_foot_stage, track_legs, track_rig  # noqa: E402
+from aios_core.pipeline.grounding import GroundingOptions, ground_people  # noqa: E402
+from aios_core.world.stage import WorldOptions  # noqa: E402
 from tests.synthetic_world import (  # noqa: E402
     ObservationNoise,
-    body_joints,
     load_world_body_model,
     make_world,
     observe,
@@ -58,29 +62,34 @@ from tests.synthetic_world import (  # noqa: E402
 from tests.world_results import WorldCase, world_case, world_smplx_dir  # noqa: E402
 
 ORACLE_SCENARIOS = {
+    "oracle_clean": dict(rotating=False, transl_sigma_m=0.0, pose_sigma_rad=0.0,
+                         orient_sigma_rad=0.0, miss_probability=0.0),
     "oracle": dict(rotating=False),
     "oracle_2x_noise": dict(rotating=False, transl_sigma_m=0.016, pose_sigma_rad=0.03,
                             orient_sigma_rad=0.02),
 }
-STAGE_SCENARIOS = {"world_stage_static": False, "world_stage_rotating": True}
-RUN_SMOOTHING = RunOptions(input_path=Path("x")).smooth_strength  # `aios run`'s default
+# name -> (panning camera, focal length given)
+CHAIN_SCENARIOS = {
+    "chain_static_focal_given": (False, True), "chain_static_focal_found": (False, False),
+    "chain_panning_focal_given": (True, True), "chain_panning_focal_found": (True, False),
+}
 
 
-def world_stage_case(smplx_dir: Path, frames: int, people: int, rotating: bool,
-                     seed: int) -> WorldCase:
-    """observe -> world stage; the truth per detection, aligned to the estimated world."""
+def chain_case(smplx_dir: Path, frames: int, people: int, panning: bool, focal_given: bool,
+               seed: int) -> WorldCase:
+    """observe -> the grounding chain (world, smoothing, feet); the truth per detection,
+    aligned to the estimated world."""
     model = load_world_body_model(smplx_dir)
-    world = make_world(model, frames=frames, num_people=people, rotating=rotating, seed=seed)
+    world = make_world(model, frames=frames, num_people=people, rotating=panning, seed=seed)
     observation = observe(world, ObservationNoise(seed=seed))
-    video = render_frames(world, seed) if rotating else None
-    results, _ = add_world_frame(
-        observation.results, lambda params: body_joints(model, params),
-        WorldOptions(focal_px=world.camera.focal_px, camera="rotating" if rotating else "static"),
-        frames=None if video is None else iter(video))
+    video = render_frames(world, seed) if panning else None
+    options = GroundingOptions(WorldOptions(
+        focal_px=world.camera.focal_px if focal_given else None,
+        camera="rotating" if panning else "static"))
+    results, _ = ground_people(observation.results, MeshMaker(model), options, None,
+                               frames=None if video is None else iter(video))
     if results.world is None:
         raise SystemExit("the world stage found no floor on the synthetic scene")
-    # As `aios run`: tracks smoothed in the world frame before the foot stage.
-    results = smooth_in_world(results, MeshMaker(model), RUN_SMOOTHING)
     det = results.detections
     people_rows = observation.person_of_detection
     truth = {key: np.stack([getattr(world.people[p], key)[k] for p, k in
@@ -109,7 +118,7 @@ def _floor_alignment(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray
     return turn, shift
 
 
-def truth_legs(case, shape, results, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def truth_legs(case, shape, results, rows) -> tuple[np.ndarray, np.ndarray]:
     """(pelvis + 8 leg joints (T, 9, 3), foot points (T, 4, 3)) of the truth at ``rows``."""
     rig = track_rig(shape, np.median(results.detections["betas"][rows], axis=0))
     t = lambda v: torch.as_tensor(np.asarray(v, np.float64))  # noqa: E731
@@ -141,9 +150,35 @@ def lag_frames(joints: np.ndarray, truth: np.ndarray) -> int:
     return max(scores, key=scores.get)
 
 
-def evaluate(case, shape, locked, fps: float) -> dict[str, dict[str, float]]:
+def track_scores(joints, points, true_joints, true_points, labels, truth_contact, frames,
+                 contact_height_m, fps) -> dict[str, float]:
+    """The metrics of one track's (T, 9, 3) joints and (T, 4, 3) foot points (module doc)."""
+    steps = np.diff(frames) == 1  # (T-1,) consecutive frame pairs
+    both = np.zeros(truth_contact.shape, bool)
+    both[1:] = truth_contact[1:] & truth_contact[:-1] & steps[:, None]
+    skate_cm, share = metrics.foot_skate_cm(points, both)
+    boundary = metrics.contact_boundary_frames(labels, truth_contact)
+    boundary = boundary[np.isfinite(boundary)]
+    true_peak = metrics.peak_acceleration_m_s2(true_joints, fps, steps)
+    true_jitter = consecutive_jitter(true_joints, frames, fps)
+    return {
+        "skate_wham_mm": metrics.wham_foot_skate_mm(points, true_points, steps),
+        "skate_mm": skate_cm * 10.0, "skate_share": share,
+        "contact_f1": metrics.contact_f1(labels, truth_contact),
+        "boundary_mean_frames": float(boundary.mean()) if len(boundary) else 0.0,
+        "boundary_within_1": float((boundary <= 1).mean()) if len(boundary) else 1.0,
+        "peak_accel_ratio": float(np.max(metrics.peak_acceleration_m_s2(joints, fps, steps)
+                                         / np.maximum(true_peak, 1e-9))),
+        "jitter_ratio": consecutive_jitter(joints, frames, fps) / max(true_jitter, 1e-9),
+        "penetration_cm": metrics.penetration_cm(points, contact_height_m),
+        "lag_frames": lag_frames(joints, true_joints),
+        "joint_error_mm": metrics.joint_error_mm(joints, true_joints),
+    }
+
+
+def evaluate(case, shape, results, fps: float) -> dict[str, dict[str, float]]:
+    """Raw (before the feet) and locked motion of every track against the truth."""
     totals: dict[str, dict[str, list]] = {"raw": {}, "locked": {}}
-    results = locked
     for track in results.track_ids():
         true_joints, true_points = None, None
         for name, use_lock in (("raw", False), ("locked", True)):
@@ -152,22 +187,11 @@ def evaluate(case, shape, locked, fps: float) -> dict[str, dict[str, float]]:
                 true_joints, true_points = truth_legs(case, shape, results, rows)
             transl = (results.feet.locked_transl_m if use_lock else results.world.transl_m)[rows]
             rig_pelvis = true_joints[:, 0] - case.truth_transl_m[rows]  # rest pelvis per row
-            joints = _with_pelvis(rig_pelvis + transl, legs)
-            frames = results.detections["frame_index"][rows]
-            step = np.zeros((len(rows), 4), bool)
-            step[1:] = (np.diff(frames) == 1)[:, None]
-            truth_contact = case.truth_contact[rows] & (step | np.roll(step, -1, axis=0))
-            skate, share = metrics.foot_skate_cm(points, truth_contact & step)
             rig = track_rig(shape, np.median(results.detections["betas"][rows], axis=0))
-            values = {
-                "skate_cm_per_frame": skate, "skate_share": share,
-                "penetration_cm": metrics.penetration_cm(points, rig.contact_height_m),
-                "contact_f1": metrics.contact_f1(results.feet.contact[rows],
-                                                 case.truth_contact[rows]),
-                "joint_error_mm": metrics.joint_error_mm(joints, true_joints),
-                "jitter_m_s3": consecutive_jitter(joints, frames, fps),
-                "lag_frames": lag_frames(joints, true_joints),
-            }
+            values = track_scores(
+                _with_pelvis(rig_pelvis + transl, legs), points, true_joints, true_points,
+                results.feet.contact[rows], case.truth_contact[rows],
+                results.detections["frame_index"][rows], rig.contact_height_m, fps)
             for key, value in values.items():
                 totals[name].setdefault(key, []).append((value, len(rows)))
     return {name: {key: float(np.average([v for v, _ in pairs], weights=[w for _, w in pairs]))
@@ -186,24 +210,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         smplx_dir = world_smplx_dir(Path(folder))
         shape = RestShape(SmplxModel(smplx_dir))
-        cases = {name: (lambda noise=noise: world_case(
-            smplx_dir, frames=args.frames, num_people=args.people, seed=args.seed, **noise))
-            for name, noise in ORACLE_SCENARIOS.items()}
-        cases.update({name: (lambda rotating=rotating: world_stage_case(
-            smplx_dir, args.frames, args.people, rotating, args.seed))
-            for name, rotating in STAGE_SCENARIOS.items()})
-        for name, make_case in cases.items():
+        names = [*ORACLE_SCENARIOS, *CHAIN_SCENARIOS]
+        for name in names:
             if args.only and name not in args.only:
                 continue
-            case = make_case()
             start = time.process_time()
-            locked = add_foot_stage(case.results, shape)
+            if name in ORACLE_SCENARIOS:
+                case = world_case(smplx_dir, frames=args.frames, num_people=args.people,
+                                  seed=args.seed, **ORACLE_SCENARIOS[name])
+                start = time.process_time()
+                results = add_foot_stage(case.results, shape)
+            else:
+                case = chain_case(smplx_dir, args.frames, args.people, *CHAIN_SCENARIOS[name],
+                                  args.seed)
+                results = case.results
             cpu_s = time.process_time() - start
-            scores = evaluate(case, shape, locked, case.results.fps)
-            video_min = args.frames / case.results.fps / 60.0
+            scores = evaluate(case, shape, results, results.fps)
+            video_min = args.frames / results.fps / 60.0
             scores["cpu_s_per_video_min"] = cpu_s / video_min / args.people
-            scores["skate_reduction"] = 1.0 - (scores["locked"]["skate_cm_per_frame"]
-                                               / max(scores["raw"]["skate_cm_per_frame"], 1e-9))
             report["scenarios"][name] = scores
             print(f"{name}: {json.dumps(scores, indent=1)}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

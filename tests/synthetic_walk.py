@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from aios_core.animation.foot_rig import LEG_JOINTS, FootRig
+from aios_core.feet.rig import LEG_JOINTS, FootRig
 
 FPS = 30.0
 _PERIOD_S = 1.1

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aios_core.animation.results_stage import add_foot_stage
 from aios_core.body import SmplxModel
 from aios_core.export import ExportOptions, export_results
 from aios_core.export.rest_shape import RestShape
 from aios_core.export.skeleton_names import SKELETON_JOINT_NAMES
+from aios_core.feet.stage import add_foot_stage
 from tests.blender_check import blender_or_skip, blender_report
 from tests.export_synthetic import make_results
 from tests.world_results import world_case, world_smplx_dir

@@ -9,16 +9,16 @@ from click.testing import CliRunner
 from scipy.spatial.transform import Rotation
 
 from aios_cli.main import cli
-from aios_core.animation import metrics
-from aios_core.animation.results_stage import (
+from aios_core.body import SmplxModel
+from aios_core.export import ExportOptions, export_results
+from aios_core.export.rest_shape import RestShape
+from aios_core.feet import metrics
+from aios_core.feet.stage import (
     FootStageOptions,
     NoWorldFrameError,
     add_foot_stage,
     track_legs,
 )
-from aios_core.body import SmplxModel
-from aios_core.export import ExportOptions, export_results
-from aios_core.export.rest_shape import RestShape
 from aios_core.io.results_file import load_results, save_results
 from tests.export_synthetic import make_results
 from tests.gltf_reading import accessor_array, animation_keys, posed_skin

@@ -128,3 +128,35 @@ def test_floor_without_render_is_refused_before_any_work(scene, tmp_path):
     with pytest.raises(RunOutputError, match="--floor draws the floor grid in the overlay: "
                                              "add --render OUT"):
         check_run_inputs(options)
+
+
+def test_run_and_ground_give_the_same_motion(scene, world_smplx_dir, tmp_path):
+    """One chain behind both commands: grounding a run's tracked results afterwards gives the
+    world motion and the planted feet that the run itself wrote."""
+    world, observation, clip = scene
+    meshes = MeshMaker(EmbeddedSMPLX.from_model_folder(world_smplx_dir))
+    focal = WorldOptions(focal_px=world.camera.focal_px)
+    run_pipeline(RunOptions(clip, results_path=tmp_path / "run.npz", world=focal),
+                 ObservedPredictor(observation), meshes)
+    # The same run without the world chain: tracked, not smoothed, then `aios ground`.
+    run_pipeline(RunOptions(clip, results_path=tmp_path / "tracked.npz", world=None,
+                            smooth_strength=0.0), ObservedPredictor(observation), meshes)
+    (tmp_path / observation.results.source).symlink_to(clip)
+    result = CliRunner().invoke(cli, [
+        "ground", str(tmp_path / "tracked.npz"), "--out", str(tmp_path / "grounded.npz"),
+        "--input", str(clip), "--focal-px", f"{world.camera.focal_px}",
+        "--smplx-dir", str(world_smplx_dir),
+    ])
+    assert result.exit_code == 0, result.output
+    ran, grounded = load_results(tmp_path / "run.npz"), load_results(tmp_path / "grounded.npz")
+    assert ran.feet is not None and ran.feet.locked and ran.feet.contact.any()
+    for name in ("global_orient", "transl_m", "camera_to_world_R", "camera_position_m"):
+        np.testing.assert_allclose(getattr(grounded.world, name), getattr(ran.world, name),
+                                   atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(grounded.feet.contact, ran.feet.contact)
+    np.testing.assert_allclose(grounded.feet.locked_transl_m, ran.feet.locked_transl_m, atol=1e-6)
+    np.testing.assert_allclose(grounded.feet.locked_body_pose, ran.feet.locked_body_pose,
+                               atol=1e-6)
+    for key in ("global_orient", "transl_m", "body_pose"):
+        np.testing.assert_allclose(grounded.detections[key], ran.detections[key], atol=1e-6,
+                                   err_msg=key)

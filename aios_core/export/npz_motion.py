@@ -8,12 +8,14 @@ with people on the floor z = 0; format "SMPL-X" for a y-up camera-frame export) 
 poses                  (T, 165)    axis-angle of the 55 SMPL-X joints, absolute hand poses
                                    (flat_hand_mean=True convention)
 trans                  (T, 3)      SMPL-X translation, metres: posed pelvis = J_pelvis + trans
-betas                  (10,)       shape, one per person (median over the track)
+betas                  (16,)       shape, one per person (median over the track), the
+                                   model's betas then zeros (AMASS files carry 16; the zeros
+                                   leave the body unchanged)
 gender                 () str      "neutral"
 mocap_frame_rate       () float    frames per second of the rows
 mocap_time_length      () float    T / mocap_frame_rate, seconds
 surface_model_type     () str      "smplx"
-num_betas              () int64    10
+num_betas              () int64    16
 root_orient            (T, 3)      = poses[:, 0:3]       pose_body (T, 63) = poses[:, 3:66]
 pose_jaw               (T, 3)      = poses[:, 66:69]     pose_eye  (T, 6)  = poses[:, 69:75]
 pose_hand              (T, 90)     = poses[:, 75:165]    left hand then right hand
@@ -39,19 +41,23 @@ import numpy as np
 from aios_core.export.motion import Motion, TrackMotion
 from aios_core.export.paths import atomic_output, per_track_paths
 
+AMASS_NUM_BETAS = 16
+
 
 def motion_arrays(track: TrackMotion, motion: Motion) -> dict[str, np.ndarray]:
     """The npz content of one track (see the module docstring)."""
     poses = track.poses.reshape(track.num_frames, -1).astype(np.float64)
+    betas = np.zeros(max(AMASS_NUM_BETAS, len(track.betas)))
+    betas[:len(track.betas)] = track.betas
     return {
         "poses": poses,
         "trans": track.trans_m.astype(np.float64),
-        "betas": track.betas.astype(np.float64),
+        "betas": betas,
         "gender": np.str_("neutral"),
         "mocap_frame_rate": np.float64(motion.fps),
         "mocap_time_length": np.float64(track.num_frames / motion.fps),
         "surface_model_type": np.str_("smplx"),
-        "num_betas": np.int64(len(track.betas)),
+        "num_betas": np.int64(len(betas)),
         "root_orient": poses[:, 0:3],
         "pose_body": poses[:, 3:66],
         "pose_jaw": poses[:, 66:69],

@@ -62,7 +62,7 @@ world_focal_source               () str         "assumed" | "user" | "metadata"
 ===============================  ============  ==============================================
 
 Foot block (optional: present after the foot stage, which runs after the world stage; see
-``aios_core.animation.foot_motion``): ``foot_contact`` (D, 4) bool [left_heel, left_toe,
+``aios_core.feet.motion``): ``foot_contact`` (D, 4) bool [left_heel, left_toe,
 right_heel, right_toe], ``foot_lock_applied`` () bool, and when it is true the foot-locked world
 motion ``world_locked_body_pose`` (D, 21, 3) and ``world_locked_transl_m`` (D, 3).
 """
@@ -76,8 +76,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aios_core.animation.foot_motion import FootMotion
 from aios_core.errors import AiosError
+from aios_core.feet.motion import FootMotion
 from aios_core.io.atomic import atomic_write_bytes
 from aios_core.io.file_kind import describe_file
 from aios_core.person import PERSON_SHAPES

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import torch
 
-from aios_core.animation.results_stage import FootStageOptions, add_foot_stage
 from aios_core.export.rest_shape import RestShape
+from aios_core.feet.stage import FootStageOptions, add_foot_stage
 from aios_core.io.results_file import RunResults
 
 

@@ -25,10 +25,9 @@ from aios_core.io.atomic import atomic_write_text
 from aios_core.io.output_paths import OutputPathError, check_writable_file, refuse_collisions
 from aios_core.io.results_file import ResultsFileError, RunResults, load_results, save_results
 from aios_core.pipeline.detections import DetectionLog
-from aios_core.pipeline.foot_pass import foot_pass
+from aios_core.pipeline.grounding import DEFAULT_SMOOTH_STRENGTH, GroundingOptions, ground_people
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.tracking_pass import track_and_smooth
-from aios_core.pipeline.world_pass import smooth_in_world, world_pass
 from aios_core.tracking import TrackerConfig
 from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
 from aios_core.video.writer import check_video_output_path
@@ -50,7 +49,7 @@ class RunOptions:
     start_frame: int = 0
     end_frame: int | None = None  # exclusive
     max_frames: int | None = None
-    smooth_strength: float = 0.5  # 0 disables smoothing
+    smooth_strength: float = DEFAULT_SMOOTH_STRENGTH  # 0 disables smoothing
     side_view: bool = False
     resume: bool = False
     checkpoint_every_frames: int = 64
@@ -244,9 +243,8 @@ def _finish(
     warnings, world_note = [], None
     if with_world:
         started = time.perf_counter()
-        results, report = world_pass(results, meshes, options.world, Path(options.input_path))
-        results = smooth_in_world(results, meshes, options.smooth_strength)
-        results = foot_pass(results, meshes.body_model, options.foot_lock)  # after smoothing
+        grounding = GroundingOptions(options.world, options.smooth_strength, options.foot_lock)
+        results, report = ground_people(results, meshes, grounding, Path(options.input_path))
         world_note = f"camera {report.camera_note}; focal: {report.focal.describe()}"
         warnings += report.warnings
         seconds["world"] = time.perf_counter() - started

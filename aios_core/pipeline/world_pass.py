@@ -8,7 +8,7 @@ the camera looked a moment earlier.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,12 +35,15 @@ def processed_frames(input_path: Path, results: RunResults) -> Iterator[np.ndarr
 
 
 def world_pass(
-    results: RunResults, meshes: MeshMaker, options: WorldOptions, input_path: Path | None
+    results: RunResults, meshes: MeshMaker, options: WorldOptions, input_path: Path | None,
+    frames: Iterable[np.ndarray] | None = None,
 ) -> tuple[RunResults, WorldReport]:
-    """Run the world stage; ``input_path`` (or None) supplies frames and focal metadata."""
+    """Run the world stage; ``input_path`` (or None) supplies frames and focal metadata,
+    ``frames`` (the processed frames in order), when given, the frames instead."""
     options.check()
-    needs_frames = options.camera != "static" and input_path is not None
-    frames = processed_frames(Path(input_path), results) if needs_frames else None
+    needs_frames = options.camera != "static" and input_path is not None and frames is None
+    if needs_frames:
+        frames = processed_frames(Path(input_path), results)
     points = SkeletonPoints(meshes.body_model)
     return add_world_frame(results, points, options, frames, input_path)
 

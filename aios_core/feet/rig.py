@@ -28,6 +28,14 @@ _POINT_SOURCES = (("left", 2, "LHeel"), ("left", 3, "LBigToe"),
 
 
 @dataclass(frozen=True)
+class BodyScale:
+    """The lengths contact thresholds are measured in, so that they fit every body."""
+
+    leg_length_m: float  # hip to knee to ankle, rest pose (mean of both legs)
+    foot_length_m: float  # heel point to toe point, rest pose (mean of both feet)
+
+
+@dataclass(frozen=True)
 class FootRig:
     """One person's rest skeleton and foot points (metres, SMPL-X rest frame)."""
 
@@ -35,6 +43,13 @@ class FootRig:
     point_rest_m: np.ndarray  # (4, 3) heel/toe points in FOOT_POINTS order
     point_joint: tuple[int, ...]  # (4,) SMPL-X joint carrying each point
     contact_height_m: np.ndarray  # (4,) height above the sole when the foot is flat
+
+    @property
+    def scale(self) -> BodyScale:
+        legs = [np.linalg.norm(np.diff(self.rest_joints[list(LEG_JOINTS[side][:3])], axis=0),
+                               axis=1).sum() for side in LEG_JOINTS]
+        feet = np.linalg.norm(self.point_rest_m[[1, 3]] - self.point_rest_m[[0, 2]], axis=1)
+        return BodyScale(float(np.mean(legs)), float(np.mean(feet)))
 
 
 def foot_rig(rest_joints: np.ndarray, rest_vertices: np.ndarray,

@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from aios_core.animation.contact import ContactConfig, detect_contacts, steadied_points
-from aios_core.animation.foot_lock import FootLockConfig, lock_feet
-from aios_core.animation.foot_motion import FootMotion
-from aios_core.animation.foot_rig import FootRig, foot_rig
-from aios_core.animation.leg_chain import leg_rotations, pose_legs
 from aios_core.errors import AiosError
 from aios_core.export.rest_shape import RestShape
+from aios_core.feet.contact import ContactConfig, detect_contacts, path_noise_m
+from aios_core.feet.leg_chain import leg_rotations, pose_legs
+from aios_core.feet.lock import FootLockConfig, lock_feet
+from aios_core.feet.motion import FootMotion
+from aios_core.feet.rig import FootRig, foot_rig
 from aios_core.io.results_file import RunResults
 
 
@@ -25,9 +25,9 @@ class NoWorldFrameError(AiosError):
 @dataclass(frozen=True)
 class FootStageOptions:
     lock: bool = True  # False: contact labels only (`--no-foot-lock`)
-    # The body path is smoothed over this (Gaussian sigma) before contacts are found and
-    # anchors placed: monocular depth jitter moves whole bodies, not feet against the pelvis.
-    steady_sigma_s: float = 0.12
+    # Monocular depth jitter moves whole bodies: the locked body path is smoothed as much as
+    # its own jitter asks (``contact.path_noise_m``; clean motion is left as it is).
+    smooth_path: bool = True
     contact: ContactConfig = ContactConfig()
     foot_lock: FootLockConfig = FootLockConfig()
 
@@ -68,7 +68,7 @@ def track_legs(results: RunResults, shape: RestShape, track_id: int,
 
 def add_foot_stage(results: RunResults, shape: RestShape,
                    options: FootStageOptions = FootStageOptions()) -> RunResults:
-    """``results`` with a ``feet`` block (see ``aios_core.animation.foot_motion``)."""
+    """``results`` with a ``feet`` block (see ``aios_core.feet.motion``)."""
     world = results.world
     if world is None:
         raise NoWorldFrameError(f"foot contact needs a world frame, and the results of "
@@ -85,13 +85,14 @@ def add_foot_stage(results: RunResults, shape: RestShape,
             _, points = pose_legs(rig, torch.as_tensor(orient), torch.as_tensor(transl[rows]),
                                   leg_rotations(torch.as_tensor(body_pose[rows])))
         times = det["timestamp_s"][rows]
-        steady = steadied_points(points.numpy(), rig.rest_joints[0] + transl[rows], times,
-                                 options.steady_sigma_s)
-        labels = detect_contacts(steady, times, rig.contact_height_m, options.contact)
+        labels = detect_contacts(points.numpy(), times, rig.contact_height_m, rig.scale,
+                                 options.contact)
         contact[rows] = labels
         if options.lock:
+            noise_m = (path_noise_m(rig.rest_joints[0] + transl[rows], det["frame_index"][rows])
+                       if options.smooth_path else 0.0)
             locked = lock_feet(rig, orient, transl[rows], body_pose[rows], labels,
-                               options.foot_lock, anchor_points_m=steady)
+                               options.foot_lock, path_noise_m=noise_m)
             body_pose[rows], transl[rows] = locked.body_pose, locked.transl_m
     feet = FootMotion(contact, body_pose, transl) if options.lock else FootMotion(contact)
     return replace(results, feet=feet)

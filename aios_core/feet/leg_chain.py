@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from aios_core.animation.foot_rig import LEG_JOINTS, FootRig
 from aios_core.body.rotations import axis_angle_to_matrix
+from aios_core.feet.rig import LEG_JOINTS, FootRig
 
 # (2, 4) SMPL-X joints: rows left / right, columns hip, knee, ankle, foot.
 CHAIN = np.array([LEG_JOINTS["left"], LEG_JOINTS["right"]])
