@@ -46,8 +46,9 @@ def test_zero_frames(tmp_path):
 
 
 def test_unwritable_output(clip, tmp_path):
-    code, output = run_cli(clip, "--out", tmp_path / "missing-folder" / "r.npz")
-    assert code == 2 and "does not exist" in output
+    (tmp_path / "plain").write_text("a file")
+    code, output = run_cli(clip, "--out", tmp_path / "plain" / "r.npz")
+    assert code == 2 and "is a file, not a folder" in output
     code, output = run_cli(clip, "--render", tmp_path / "missing-folder" / "o.mp4")
     assert code == 2 and "does not exist" in output
 
