@@ -130,3 +130,31 @@ def test_a_finished_clip_not_yet_recorded_is_not_inferred_again(clip, tmp_path):
     assert summary.already_finished and summary.frames == FRAMES
     assert results_path(tmp_path, job).read_bytes() == written
     assert json.loads(summary.summary_path.read_text())["frames"] == FRAMES
+
+
+def test_a_rerun_with_other_settings_is_refused_before_any_clip(clip, tmp_path):
+    """An interrupted clip is resumed only with the settings it was started with."""
+    checkpoint = tmp_path / "weights.pth"
+    checkpoint.write_bytes(b"stand-in weights")  # refused before anything reads it
+    out = tmp_path / "out"
+    [job] = plan_clips([clip])
+    options = run_options(BatchSettings(checkpoint=str(checkpoint.resolve()), threshold=0.0,
+                                        batch_size=2), job, out)
+    people = CrossingPeople(WIDTH, HEIGHT, FRAMES)
+
+    def stop_after_one_batch(images, calls=[]):  # noqa: B006 - counts the calls
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return people(images)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(options, stop_after_one_batch)
+    partial = out / "clip.aios.partial.npz"
+    outcome = _batch(clip, "--out", out, "--checkpoint", checkpoint, "--threshold", 0.9,
+                     "--batch-size", 2)
+    assert outcome.returncode == 2
+    assert outcome.stderr.strip() == (
+        f"aios batch: --resume: the interrupted run in {partial} was made with other settings: "
+        "--threshold 0.0 (now 0.9); rerun with the same settings, or remove its files from "
+        "--out to start that clip over")

@@ -67,6 +67,38 @@ def test_corrupt_checkpoint(clip, tmp_path):
     assert code == 2 and output.startswith("aios run:")
 
 
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.mark.parametrize(("content", "found"), [
+    (b"hello", "it is a text file starting 'hello'"),
+    (bytes(range(256)) * 4, "it is binary data of an unknown kind"),
+    ("pickle", "it is a Python pickle (not opened: a pickle can run code)"),
+], ids=["text", "binary", "pickle"])
+def test_an_unreadable_checkpoint_says_what_the_file_is(clip, tmp_path, content, found):
+    """Not torch's internals ("pop from empty list", "Unsupported operand 149", a warning)."""
+    import pickle
+    import subprocess
+    import sys
+
+    from tests.tiny_cli import environment
+
+    broken = tmp_path / "weights.pth"
+    broken.write_bytes(pickle.dumps(_Exploit()) if content == "pickle" else content)
+    outcome = subprocess.run(
+        [sys.executable, "-m", "aios_cli", "run", str(clip), "--checkpoint", str(broken),
+         "--out", str(tmp_path / "r.npz"), "--device", "cpu"],
+        env=environment(), capture_output=True, text=True, timeout=120)
+    assert outcome.returncode == 2
+    assert outcome.stderr.strip() == (
+        f"aios run: cannot read checkpoint {broken}: {found}. It is not a readable, safe "
+        "PyTorch checkpoint (truncated, corrupt, another format, or it names code that may not "
+        "run); re-download the official AiOS checkpoint.")
+    assert "this must never run" not in outcome.stdout
+
+
 def test_bad_option_is_a_usage_error(clip):
     code, _ = run_cli(clip, "--batch-size", "0")
     assert code == 2

@@ -176,18 +176,18 @@ def check_run_inputs(options: RunOptions) -> MediaInfo:
     return info
 
 
-def check_resume(options: RunOptions) -> None:
+def check_resume(options: RunOptions, restart: str = "drop --resume to start over") -> None:
     """With --resume, refuse to continue (or to call finished) a run made with other settings,
-    naming each difference."""
+    naming each difference; ``restart`` says how to start over instead."""
     if not options.resume:
         return
     results_path = options.resolved_results_path()
     checkpoint = partial_path(results_path)
     if checkpoint.is_file():
-        check_same_settings(recorded_inference_settings(checkpoint),
-                            inference_settings(options), f"the interrupted run in {checkpoint}")
+        check_same_settings(recorded_inference_settings(checkpoint), inference_settings(options),
+                            f"the interrupted run in {checkpoint}", restart)
     else:
-        finished_summary(options, summary_path(results_path))  # refuses other settings
+        finished_summary(options, summary_path(results_path), restart)  # refuses other ones
 
 
 def _refuse_foreign_files(options: RunOptions, results_path: Path) -> None:

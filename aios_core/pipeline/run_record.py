@@ -77,17 +77,19 @@ def differences(recorded: dict, now: dict) -> list[str]:
             for key, value in now.items() if recorded.get(key) != value]
 
 
-def check_same_settings(recorded: dict | None, now: dict, what: str) -> None:
-    """Raise ResumeMismatchError naming every difference between ``recorded`` and ``now``."""
+def check_same_settings(recorded: dict | None, now: dict, what: str,
+                        restart: str = "drop --resume to start over") -> None:
+    """Raise ResumeMismatchError naming every difference between ``recorded`` and ``now``;
+    ``restart`` says how to start over instead."""
     if recorded is None:
         raise ResumeMismatchError(
             f"--resume: {what} does not say which settings made it (written by an older aios); "
-            "drop --resume to start over")
+            f"{restart}")
     changed = differences(recorded, now)
     if changed:
         raise ResumeMismatchError(
             f"--resume: {what} was made with other settings: {'; '.join(changed)}; rerun with "
-            "the same settings, or drop --resume to start over")
+            f"the same settings, or {restart}")
 
 
 def recorded_inference_settings(partial: Path) -> dict | None:
@@ -95,7 +97,8 @@ def recorded_inference_settings(partial: Path) -> dict | None:
     return load_results(partial).settings
 
 
-def finished_summary(options: RunOptions, summary_file: Path) -> dict | None:
+def finished_summary(options: RunOptions, summary_file: Path,
+                     restart: str = "drop --resume to start over") -> dict | None:
     """The summary of a finished run with exactly these settings, whose outputs are all still
     there; None when there is none. Raises ResumeMismatchError when the finished run had other
     settings."""
@@ -115,5 +118,6 @@ def finished_summary(options: RunOptions, summary_file: Path) -> dict | None:
     except ResultsFileError:
         return None
     now = {**inference_settings(options), **finishing_settings(options)}
-    check_same_settings(document["settings"], now, f"the finished run in {summary_file}")
+    check_same_settings(document["settings"], now, f"the finished run in {summary_file}",
+                        restart)
     return document

@@ -109,7 +109,8 @@ class RunningViewer:
         self._meshes.close()
         if self._video is not None:
             self._video.close()
-        self.server.stop()
+        with contextlib.redirect_stdout(io.StringIO()):  # viser's "Server stopped"
+            self.server.stop()
 
 
 def serve_viewer(options: ViewerOptions, meshes: MeshMaker, say: Callable[[str], None],
