@@ -5,6 +5,7 @@ grounding once gives; places it cannot write are one line and exit 2 before any 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,3 +91,24 @@ def test_an_out_that_cannot_be_written_is_one_line_and_exit_2(observed, world_sm
     [line] = outcome.output.strip().splitlines()
     assert line.startswith(f"aios ground: cannot write --out {out}: ")
     assert raw.read_bytes() == before
+
+
+def test_grounding_a_read_only_file_in_place_is_one_line(observed, world_smplx_dir, tmp_path,
+                                                         monkeypatch):
+    import os
+
+    import aios_core.io.output_paths as output_paths
+
+    _, raw = observed
+    target = shutil.copy(raw, tmp_path / "kept.npz")
+    target.chmod(0o444)
+    # root may write anything: answer for the file as a normal user's system would
+    real_access = os.access
+    def access(path, mode):
+        return real_access(path, mode) and not (Path(path) == target and mode == os.W_OK)
+
+    monkeypatch.setattr(output_paths.os, "access", access)
+    outcome = _ground(target, world_smplx_dir)
+    assert outcome.exit_code == 2
+    assert outcome.output.strip() == f"aios ground: cannot write RESULTS {target}: it is read-only"
+    assert target.read_bytes() == raw.read_bytes()
