@@ -158,3 +158,12 @@ def test_a_rerun_with_other_settings_is_refused_before_any_clip(clip, tmp_path):
         f"aios batch: --resume: the interrupted run in {partial} was made with other settings: "
         "--threshold 0.0 (now 0.9); rerun with the same settings, or remove its files from "
         "--out to start that clip over")
+
+
+def test_a_rerun_that_adds_an_overlay_to_a_finished_clip_is_not_refused(clip, tmp_path):
+    from aios_core.batch.runner import Batch
+
+    [job] = plan_clips([clip])
+    run_pipeline(run_options(BatchSettings(batch_size=2), job, tmp_path), _Counting())
+    rerun = Batch([job], tmp_path, BatchSettings(batch_size=2, render=True))
+    assert rerun.todo == [job]  # redone with the overlay: nothing to mix

@@ -112,10 +112,21 @@ def test_resume_of_a_finished_run_is_nothing_to_do(clip, checkpoint, tmp_path):
                                     "with these settings (drop --resume to redo it)")
     assert _inferred(marker) == 0 and results.read_bytes() == written
 
-    changed = _run(clip, checkpoint, results, "--resume", "--smooth-strength", 0.1)
-    assert changed.returncode == 2
-    assert "--smooth-strength 0.5 (now 0.1)" in changed.stderr
+    refused = _run(clip, checkpoint, results, "--resume", "--num-people", 1)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"aios run: --resume: the finished run in {results.with_suffix('.json')} was made with "
+        "other settings: --num-people unset (now 1); rerun with the same settings, or drop "
+        "--resume to start over")
     assert results.read_bytes() == written
+
+    # Other smoothing only: nothing would be mixed, so the run is simply redone with it.
+    marker.unlink(missing_ok=True)
+    redone = _run(clip, checkpoint, results, "--resume", "--smooth-strength", 0.1, marker=marker)
+    assert redone.returncode == 0, redone.stderr
+    assert _inferred(marker) == FRAMES
+    assert json.loads(results.with_suffix(".json").read_text())["settings"][
+        "--smooth-strength"] == 0.1
 
 
 def test_resume_with_nothing_to_resume_says_it_starts_over(clip, checkpoint, tmp_path):

@@ -5,9 +5,10 @@ Two sets of settings, keyed by the option that sets them (so a refusal names the
 - inference settings (input, frame range, threshold, people, precision, checkpoint) shape the
   network's output: they are recorded in the progress file and the results file, and a run
   resumes from a progress file only with the same ones;
-- finishing settings (smoothing, camera, feet, overlay) shape only the cheap stages that run
-  over the whole run at its end: a resumed run applies the current ones, but a finished run
-  is "nothing to do" only when they are the same too (its summary file records both).
+- finishing settings (smoothing, camera, feet, overlay) shape only the stages that run over
+  the whole run at its end: a resumed run applies the current ones, and a finished run is
+  "nothing to do" only when they are the same too (its summary file records both; with other
+  ones it is redone, as nothing would be mixed).
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ def recorded_inference_settings(partial: Path) -> dict | None:
 def finished_summary(options: RunOptions, summary_file: Path,
                      restart: str = "drop --resume to start over") -> dict | None:
     """The summary of a finished run with exactly these settings, whose outputs are all still
-    there; None when there is none. Raises ResumeMismatchError when the finished run had other
-    settings."""
+    there; None when there is none (or it was finished with other finishing settings). Raises
+    ResumeMismatchError when the finished run had other inference settings."""
     if not summary_file.is_file():
         return None
     try:
@@ -117,7 +118,9 @@ def finished_summary(options: RunOptions, summary_file: Path,
         load_results(document["results_path"])
     except ResultsFileError:
         return None
-    now = {**inference_settings(options), **finishing_settings(options)}
-    check_same_settings(document["settings"], now, f"the finished run in {summary_file}",
-                        restart)
+    recorded = document["settings"]
+    check_same_settings(recorded, inference_settings(options),
+                        f"the finished run in {summary_file}", restart)
+    if differences(recorded, finishing_settings(options)):
+        return None  # the same inference, finished otherwise: redone with the options now
     return document
