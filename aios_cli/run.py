@@ -44,7 +44,7 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
               type=click.FloatRange(0.0, 1.0))
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run with the same settings (refused with other "
-                   "ones); a finished one is left as it is.")
+                   "ones); a run finished with the same settings is left as it is.")
 @click.option("--overwrite", is_flag=True,
               help="Replace a summary or progress file beside --out that `aios run` did not "
                    "write.")
