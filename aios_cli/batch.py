@@ -68,6 +68,7 @@ def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worke
     from aios_core.batch.inputs import plan_clips
     from aios_core.batch.jobs import BatchSettings
     from aios_core.batch.runner import Batch, EngineOptions
+    from aios_core.io.output_paths import check_writable_folder
 
     console = Console(stderr=True, quiet=quiet)
     settings = BatchSettings(
@@ -83,7 +84,16 @@ def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worke
 
     with reported_errors("batch", (AssetNotFoundError, RendererUnavailableError, ValueError),
                          "finished clips are recorded; rerun the same command to resume"):
-        jobs = plan_clips(inputs)
+        check_writable_folder(out_dir, "--out")
+        jobs = plan_clips(inputs, out_dir)
+        if "fbx" in exports:
+            from aios_core.export.fbx import blender_command
+
+            blender_command()  # no Blender: say so now, not after every clip is inferred
+        if ray_address is not None:
+            from aios_core.batch.ray_engine import check_reachable
+
+            check_reachable(ray_address)
         # Fail before any worker starts: missing files, no working GL for --render.
         settings = _with_resolved_assets(settings, resolve_checkpoint, resolve_smplx_dir)
         if render:

@@ -63,5 +63,6 @@ def print_summary(console: Console, progress: BatchProgress, out_dir: Path) -> N
         failed.add_column("input")
         failed.add_column("reason")
         for record in progress.failures:
-            failed.add_row(record.input, record.error or "")
+            # Text, not markup: "pip install 'aios[fbx]'" keeps its brackets.
+            failed.add_row(Text(record.input), Text(record.error or ""))
         console.print(failed)

@@ -15,6 +15,7 @@ def doctor(checkpoint: str | None, smplx_dir: str | None) -> None:
     """Check the installation: torch, device, checkpoint, SMPL-X, renderer, video."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from aios_core.doctor import run_all
 
@@ -28,7 +29,7 @@ def doctor(checkpoint: str | None, smplx_dir: str | None) -> None:
             status = "[green]ok[/green]"
         else:
             status = "[red]missing[/red]" if check.required else "[yellow]warning[/yellow]"
-        table.add_row(check.name, status, check.detail)
+        table.add_row(check.name, status, Text(check.detail))  # paths may hold [brackets]
     Console().print(table)
     if any(not check.ok and check.required for check in checks):
         sys.exit(1)

@@ -12,7 +12,8 @@ from aios_cli.errors import reported_errors
 @click.command()
 @click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
 @click.option("--out", "out_path", type=click.Path(path_type=Path),
-              help="Write here (default: update RESULTS in place).")
+              help="Write here (default: update RESULTS in place; the network's own output in "
+                   "it is kept, so grounding again starts from it).")
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="The video or image folder RESULTS came from (default: the source named in "
                    "RESULTS, next to it); needed to see the camera turn.")
@@ -30,16 +31,26 @@ def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_m
     from aios_core.assets import AssetNotFoundError, resolve_smplx_dir
     from aios_core.body.embedded_smplx import EmbeddedSMPLX
     from aios_core.body.meshes import MeshMaker
+    from aios_core.io.output_paths import OutputPathError, check_writable_file
     from aios_core.io.results_file import ResultsFileError, load_results, save_results
     from aios_core.pipeline.grounding import GroundingOptions, ground_people
     from aios_core.video import VideoInputError
     from aios_core.world.stage import WorldOptions
 
     options = WorldOptions(fov_deg=fov_deg, focal_px=focal_px, camera=camera_mode)
-    with reported_errors("ground", (ResultsFileError, AssetNotFoundError, VideoInputError),
-                         "nothing was written"):
+    with reported_errors("ground", (ResultsFileError, AssetNotFoundError, VideoInputError,
+                                    OutputPathError), "nothing was written"):
         options.check()
-        results = load_results(results_path)
+        check_writable_file(out_path or results_path, "--out" if out_path else "RESULTS",
+                            create_folders=out_path is not None)
+        stored = load_results(results_path)
+        # Grounding is a function of the network's output and the options, never of an earlier
+        # grounding: start from the network block when the file has one.
+        results = stored.network_output()
+        if stored.world is not None and stored.network is None:
+            click.echo("aios ground: warning: RESULTS was grounded by an older aios that did not "
+                       "keep the network's output; grounding again starts from its grounded "
+                       "values", err=True)
         if input_path is None:
             beside = results_path.parent / results.source
             input_path = beside if beside.exists() else None
@@ -48,7 +59,7 @@ def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_m
         meshes = MeshMaker(EmbeddedSMPLX.from_model_folder(resolve_smplx_dir(smplx_dir)))
         grounding = GroundingOptions(options, foot_lock=not no_foot_lock)
         grounded, report = ground_people(results, meshes, grounding, input_path)
-        written = save_results(grounded, out_path or results_path)
+        written = save_results(grounded.with_network_block(results), out_path or results_path)
     click.echo(f"camera: {report.camera_note}")
     click.echo(f"focal length: {report.focal.describe()}")
     if report.floor is not None:

@@ -42,7 +42,12 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
               help="Temporal smoothing per tracked person.")
 @click.option("--smooth-strength", default=0.5, show_default=True,
               type=click.FloatRange(0.0, 1.0))
-@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same input.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run with the same settings (refused with other "
+                   "ones); a run finished with the same settings is left as it is.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace a summary or progress file beside --out that `aios run` did not "
+                   "write.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option("--fov", "fov_deg", type=float,
               help="The camera's horizontal field of view in degrees (default: from the file's "
@@ -60,13 +65,13 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
               help="Then open the results in the 3D viewer (`aios view`) until Ctrl-C.")
 def run(input_path: Path, results_path, render_path, side_view, checkpoint, smplx_dir, device,
         precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
-        smooth_strength, resume, quiet, fov_deg, focal_px, camera_mode, render_floor,
+        smooth_strength, resume, overwrite, quiet, fov_deg, focal_px, camera_mode, render_floor,
         no_foot_lock, view) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
     from rich.console import Console
 
     from aios_cli.progress import progress_bar
-    from aios_core.assets import AssetNotFoundError
+    from aios_core.assets import AssetNotFoundError, resolve_checkpoint
     from aios_core.device import choose_device
     from aios_core.inference.predictor import NetworkPredictor, load_network
     from aios_core.io.results_file import ResultsFileError
@@ -75,9 +80,12 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
     from aios_core.pipeline.run import (
         RunOptions,
         RunOutputError,
+        check_resume,
         check_run_inputs,
         expected_frame_count,
+        finished_run,
         interrupted_run_advice,
+        partial_path,
         run_pipeline,
     )
     from aios_core.rendering.gl_backend import RendererUnavailableError
@@ -94,12 +102,30 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
         side_view=side_view, resume=resume,
         world=WorldOptions(fov_deg=fov_deg, focal_px=focal_px, camera=camera_mode),
         render_floor=render_floor, foot_lock=not no_foot_lock,
+        threshold=threshold, precision=precision, overwrite=overwrite,
     )
     usage_errors = (AssetNotFoundError, CheckpointFormatError, CheckpointMismatchError,
                     VideoInputError, VideoOutputError, RunOutputError, ResultsFileError,
                     RendererUnavailableError)
     with reported_errors("run", usage_errors, lambda: interrupted_run_advice(options)):
         check_run_inputs(options)
+        try:  # recorded for --resume
+            options.checkpoint = resolve_checkpoint(checkpoint)
+        except AssetNotFoundError:
+            options.checkpoint = None  # said when the network loads, after the other checks
+        check_resume(options)
+        finished = finished_run(options)
+        if finished is not None:
+            click.echo(f"aios run: nothing to do: {finished.results_path} already holds this run "
+                       "with these settings (drop --resume to redo it)", err=True)
+            if view:
+                from aios_cli.view import view_results
+
+                view_results(finished.results_path, input_path, smplx_dir)
+            return
+        if resume and not partial_path(options.resolved_results_path()).is_file():
+            click.echo("aios run: --resume: no interrupted run to continue; starting from the "
+                       "first frame", err=True)
         if view:
             from aios_core.viewer.server import require_viser
 
@@ -113,7 +139,7 @@ def run(input_path: Path, results_path, render_path, side_view, checkpoint, smpl
             batch_note = ("default" if free_bytes is None else
                           f"for {free_bytes / 2**30:.1f} GiB free {torch_device.type} memory")
         model, meshes = load_network(checkpoint, torch_device, smplx_dir)
-        predictor = NetworkPredictor(model, threshold, precision)
+        predictor = NetworkPredictor(model, options.threshold, options.precision)
         frames = expected_frame_count(options)
         with progress_bar(console, "frames") as progress:
             infer = progress.add_task(f"inference (batch {options.batch_size})", total=frames)

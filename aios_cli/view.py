@@ -22,11 +22,18 @@ from aios_core.viewer.defaults import DEFAULT_HOST, DEFAULT_PORT
               help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME layout).")
 def view(results_path: Path, video_path, host, port, smplx_dir) -> None:
     """Look at RESULTS (the .npz written by `aios run`) in 3D, in the browser."""
+    view_results(results_path, video_path, smplx_dir, host, port)
+
+
+def view_results(results_path: Path, video_path: Path | None, smplx_dir: Path | None,
+                 host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve the viewer on a results file with the user's SMPL-X model until Ctrl-C."""
     from aios_core.io.results_file import load_results
-    from aios_core.viewer.server import ViewerOptions, body_meshes, serve_viewer
+    from aios_core.viewer.server import ViewerOptions, body_meshes, check_host, serve_viewer
 
     with reported_errors("view", _usage_errors(), "the viewer stopped"):
         results = load_results(results_path)  # a bad file fails before the model loads
+        check_host(host)
         serve_viewer(ViewerOptions(results_path, video_path, host, port), body_meshes(smplx_dir),
                      _say, results)
 

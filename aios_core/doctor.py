@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aios_core import assets
+from aios_core.errors import AiosError
 
 
 @dataclass
@@ -49,22 +50,88 @@ def check_deformable_attention_kernel(cuda_available: bool) -> Check:
 
 
 def check_checkpoint(explicit: str | None) -> Check:
+    """The checkpoint read as `aios run` reads it (safely: no code in it runs) and its tensors
+    compared with the network they must fill."""
     try:
         path = assets.resolve_checkpoint(explicit)
     except assets.AssetNotFoundError as err:
         return Check("checkpoint", False, str(err))
-    size_mb = path.stat().st_size / 2**20
-    return Check("checkpoint", True, f"{path} ({size_mb:.0f} MiB)")
+    size = f"{path} ({path.stat().st_size / 2**20:.0f} MiB)"
+    try:
+        stored, mismatch = _read_against_network(path)
+    except (AiosError, OSError) as err:
+        return Check("checkpoint", False, _one_line(err))
+    if mismatch:
+        first = _one_line(mismatch.splitlines()[0])
+        first = first if len(first) <= 160 else first[:157] + "..."
+        return Check("checkpoint", False, f"{size} does not fit the network it records "
+                                          f"({stored.summary()}): {first}")
+    layout = ("official AiOS layout" if stored.model_config is None else
+              f"aios layout, {stored.summary()}")
+    return Check("checkpoint", True, f"{size}: {layout}, {len(stored.state)} tensors that fit "
+                                     "the network")
+
+
+def _read_against_network(path: Path):
+    """(StoredCheckpoint, mismatch text or '') without allocating the network's memory."""
+    import torch
+
+    from aios_core.model.checkpoint import describe_mismatch, read_checkpoint
+    from aios_core.model.network import AiOS
+
+    stored = read_checkpoint(path)
+    with torch.device("meta"):  # shapes only
+        network = AiOS(stored.model_config)
+    return stored, describe_mismatch(network.state_dict(), stored.state)
 
 
 def check_smplx(explicit: str | None) -> Check:
+    """The SMPL-X file opened as `aios ground`, `export` and `view` open it; required when
+    --smplx-dir names it (then `aios run --smplx-dir` uses it)."""
+    required = explicit is not None
     try:
         folder = assets.resolve_smplx_dir(explicit)
     except assets.AssetNotFoundError as err:
         # `aios run` draws with the SMPL-X model stored inside the AiOS checkpoint; the user's
         # files are needed for mesh export and evaluation only.
-        return Check("SMPL-X model", False, f"optional for `aios run`. {err}", required=False)
-    return Check("SMPL-X model", True, str(Path(folder) / assets.SMPLX_FILENAME), required=False)
+        return Check("SMPL-X model", False, f"optional for `aios run`. {err}", required=required)
+    path = Path(folder) / assets.SMPLX_FILENAME
+    from aios_core.body.smplx_model import build_smplx_layer
+
+    try:
+        found = describe_smplx_file(path)
+        build_smplx_layer(path)
+    except AiosError as err:
+        return Check("SMPL-X model", False, _one_line(err), required=required)
+    return Check("SMPL-X model", True, f"{path}: {found}", required=required)
+
+
+def describe_smplx_file(path: Path) -> str:
+    """Version, components and gender of an SMPL-X ``.npz``, read without unpickling."""
+    import zipfile
+
+    import numpy as np
+
+    from aios_core.body.smplx_model import SmplxFileError
+
+    if not zipfile.is_zipfile(path):
+        raise SmplxFileError(f"{path} is not an SMPL-X model file: it is not an .npz archive")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            components = data["shapedirs"].shape[-1]
+            gender = str(data["gender"]) if "gender" in data.files else None
+    except (KeyError, ValueError, OSError, IndexError) as err:
+        raise SmplxFileError(f"{path} is not an SMPL-X model file ({_one_line(err)})") from None
+    version = {400: "SMPL-X v1.1 (300 shape + 100 expression components)",
+               20: "SMPL-X v1.0 (10 shape + 10 expression components)"}.get(
+        components, f"{components} shape and expression components")
+    if gender is None:
+        gender = path.stem.split("_")[-1].lower() + " (from the file name)"
+    return f"{version}, gender {gender}"
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
 
 
 def check_renderer() -> Check:

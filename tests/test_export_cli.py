@@ -163,3 +163,24 @@ def test_out_that_is_the_results_file_is_refused(results_path, smplx_model_dir):
                           "--smplx-dir", smplx_model_dir)
     assert "is the results file" in one_line_usage_error(code, output)
     assert results_path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--format", "json", "--units", "cm"], "--units applies to bvh only, not to --format json"),
+    (["--format", "bvh", "--combined"], "--combined applies to glb/fbx only, not to --format bvh"),
+    (["--format", "npz", "--skeleton", "mixamo"],
+     "--skeleton applies to bvh/glb/fbx only, not to --format npz"),
+])
+def test_an_option_the_format_does_not_use_is_refused_not_ignored(results_path, smplx_model_dir,
+                                                                  tmp_path, options, message):
+    code, output = export(results_path, *options, "--out", tmp_path / f"m.{options[1]}",
+                          "--smplx-dir", smplx_model_dir)
+    assert (code, output) == (2, f"aios export: {message}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_mesh_format_into_a_file_name_is_refused_in_plain_words(results_path, tmp_path):
+    code, output = export(results_path, "--format", "ply", "--out", tmp_path / "m.obj")
+    assert (code, output) == (2, f"aios export: --format ply writes a folder "
+                                 f"(track_<ID>/frame_<N>.ply); --out {tmp_path / 'm.obj'} looks "
+                                 "like a file (.obj): give a folder")

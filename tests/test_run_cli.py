@@ -46,8 +46,9 @@ def test_zero_frames(tmp_path):
 
 
 def test_unwritable_output(clip, tmp_path):
-    code, output = run_cli(clip, "--out", tmp_path / "missing-folder" / "r.npz")
-    assert code == 2 and "does not exist" in output
+    (tmp_path / "plain").write_text("a file")
+    code, output = run_cli(clip, "--out", tmp_path / "plain" / "r.npz")
+    assert code == 2 and "is a file, not a folder" in output
     code, output = run_cli(clip, "--render", tmp_path / "missing-folder" / "o.mp4")
     assert code == 2 and "does not exist" in output
 
@@ -64,6 +65,38 @@ def test_corrupt_checkpoint(clip, tmp_path):
     broken.write_bytes(b"\x00garbage")
     code, output = run_cli(clip, "--checkpoint", broken, "--out", tmp_path / "r.npz")
     assert code == 2 and output.startswith("aios run:")
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.mark.parametrize(("content", "found"), [
+    (b"hello", "it is a text file starting 'hello'"),
+    (bytes(range(256)) * 4, "it is binary data of an unknown kind"),
+    ("pickle", "it is a Python pickle (not opened: a pickle can run code)"),
+], ids=["text", "binary", "pickle"])
+def test_an_unreadable_checkpoint_says_what_the_file_is(clip, tmp_path, content, found):
+    """Not torch's internals ("pop from empty list", "Unsupported operand 149", a warning)."""
+    import pickle
+    import subprocess
+    import sys
+
+    from tests.tiny_cli import environment
+
+    broken = tmp_path / "weights.pth"
+    broken.write_bytes(pickle.dumps(_Exploit()) if content == "pickle" else content)
+    outcome = subprocess.run(
+        [sys.executable, "-m", "aios_cli", "run", str(clip), "--checkpoint", str(broken),
+         "--out", str(tmp_path / "r.npz"), "--device", "cpu"],
+        env=environment(), capture_output=True, text=True, timeout=120)
+    assert outcome.returncode == 2
+    assert outcome.stderr.strip() == (
+        f"aios run: cannot read checkpoint {broken}: {found}. It is not a readable, safe "
+        "PyTorch checkpoint (truncated, corrupt, another format, or it names code that may not "
+        "run); re-download the official AiOS checkpoint.")
+    assert "this must never run" not in outcome.stdout
 
 
 def test_bad_option_is_a_usage_error(clip):

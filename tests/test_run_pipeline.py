@@ -89,9 +89,10 @@ def test_num_people_and_frame_range(clip, tmp_path):
 def test_missing_input_and_unwritable_output(clip, tmp_path):
     with pytest.raises(VideoInputError):
         run_pipeline(RunOptions(tmp_path / "absent.mp4"), CrossingPeople(WIDTH, HEIGHT, 1))
-    with pytest.raises(RunOutputError, match="does not exist"):
+    (tmp_path / "plain").write_text("a file")
+    with pytest.raises(RunOutputError, match="is a file, not a folder"):
         run_pipeline(
-            RunOptions(clip, results_path=tmp_path / "no" / "r.npz"),
+            RunOptions(clip, results_path=tmp_path / "plain" / "r.npz"),
             CrossingPeople(WIDTH, HEIGHT, 1),
         )
 

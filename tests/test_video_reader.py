@@ -175,7 +175,7 @@ def test_unusable_inputs_raise_one_line_video_input_error(tmp_path, case):
         path, expected = tmp_path / "notes.mp4", "is not a video FFmpeg can read"
         path.write_text("these are not the frames you are looking for\n" * 20)
     elif case == "empty":
-        path, expected = tmp_path / "empty.mp4", "is not a video FFmpeg can read"
+        path, expected = tmp_path / "empty.mp4", "is empty (0 bytes)"
         path.write_bytes(b"")
     elif case == "no_frames":
         path, expected = _audio_only_mkv(tmp_path / "silent.mkv"), "no frames"

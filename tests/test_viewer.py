@@ -181,7 +181,7 @@ def test_unreadable_video_is_one_line(tmp_path, smplx_model_dir):
     assert output == f"aios view: input not found: {tmp_path / 'absent.mp4'}"
 
 
-def test_busy_port_moves_to_the_next_free_one_and_says_so(tmp_path, meshes):
+def test_busy_port_moves_to_the_next_free_one_and_says_so(tmp_path, meshes, capfd):
     from aios_core.viewer.server import RunningViewer, ViewerOptions
 
     results_path = save_results(walking_people(2, PATHS_M), tmp_path / "r.npz")
@@ -199,6 +199,8 @@ def test_busy_port_moves_to_the_next_free_one_and_says_so(tmp_path, meshes):
             viewer.close()
     assert said[0] == f"port {busy} is busy; using port {viewer.port}"
     assert said[1].startswith(f"viewer at http://127.0.0.1:{viewer.port}")
+    # aios says where the viewer is, once: viser's own banner is not printed beside it.
+    assert "viser" not in capfd.readouterr().out
 
 
 def test_run_view_opens_the_viewer_on_the_run_results(tmp_path, meshes, monkeypatch):

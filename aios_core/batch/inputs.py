@@ -27,27 +27,33 @@ VIDEO_SUFFIXES = frozenset(
 )
 MANIFEST_SUFFIXES = frozenset({".txt", ".jsonl"})
 _INTEGER_OPTIONS = {"start", "end", "max_frames", "num_people"}
+# The smallest (and largest) value of each per-input option, as the command line's own.
+_OPTION_RANGES = {"start": (0, None), "end": (1, None), "max_frames": (1, None),
+                  "num_people": (1, None), "smooth_strength": (0.0, 1.0)}
 
 
 class BatchInputError(AiosError):
     """An input of `aios batch` that cannot be planned (missing, malformed line, collision)."""
 
 
-def plan_clips(inputs: Sequence[Path]) -> list[ClipJob]:
-    """Every clip named by ``inputs``, in a stable order; two clips with one output is an error."""
+def plan_clips(inputs: Sequence[Path], out_dir: Path | None = None) -> list[ClipJob]:
+    """Every clip named by ``inputs``, in a stable order; two clips with one output is an error.
+    Nothing under ``out_dir`` is an input: a batch's outputs inside its input folder would be
+    processed again by every rerun."""
     if not inputs:
         raise BatchInputError("no INPUTS given: name video files, folders or a manifest")
+    skip = None if out_dir is None else Path(out_dir).resolve()
     jobs: list[ClipJob] = []
     for given in inputs:
-        jobs.extend(_expand(Path(given)))
+        jobs.extend(_expand(Path(given), skip))
     return _unique(jobs)
 
 
-def _expand(given: Path) -> Iterator[ClipJob]:
+def _expand(given: Path, skip: Path | None) -> Iterator[ClipJob]:
     if not given.exists():
         raise BatchInputError(f"input not found: {given}")
     if given.is_dir():
-        found = list(_clips_in_folder(given))
+        found = list(_clips_in_folder(given, skip))
         if not found:
             raise BatchInputError(f"no video files or image folders under {given}")
         yield from found
@@ -57,11 +63,14 @@ def _expand(given: Path) -> Iterator[ClipJob]:
         yield ClipJob(str(given.resolve()), given.stem)
 
 
-def _clips_in_folder(root: Path) -> Iterator[ClipJob]:
-    """Video files and image-sequence folders under ``root``, each folder's entries in order."""
+def _clips_in_folder(root: Path, skip: Path | None) -> Iterator[ClipJob]:
+    """Video files and image-sequence folders under ``root`` but not under ``skip``, each
+    folder's entries in order."""
     folders = [root]
     while folders:
         folder = folders.pop(0)
+        if skip is not None and folder.resolve().is_relative_to(skip):
+            continue
         if list_image_folder(folder):
             stem = root.name if folder == root else folder.relative_to(root).as_posix()
             yield ClipJob(str(folder.resolve()), stem)
@@ -132,8 +141,10 @@ def _checked_options(options: dict[str, object], where: str) -> dict[str, float 
             number = kind(value)
         except (TypeError, ValueError):
             raise BatchInputError(f"{where}: {name} must be a number, got {value!r}") from None
-        if number < 0:
-            raise BatchInputError(f"{where}: {name} must not be negative, got {value!r}")
+        low, high = _OPTION_RANGES[name]
+        if number < low or (high is not None and number > high):
+            allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise BatchInputError(f"{where}: {name} must be {allowed}, got {value!r}")
         checked[name] = number
     return checked
 

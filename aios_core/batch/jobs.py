@@ -86,6 +86,9 @@ def run_options(settings: BatchSettings, job: ClipJob, out_dir: Path) -> RunOpti
         resume=True,
         checkpoint_every_frames=settings.checkpoint_every_frames,
         world=WorldOptions(),  # as `aios run` without camera options: world frame, feet planted
+        threshold=settings.threshold,
+        precision=settings.precision,
+        checkpoint=None if settings.checkpoint is None else Path(settings.checkpoint),
     )
     fields = {PER_INPUT_OPTIONS[name]: value for name, value in job.overrides.items()}
     return replace(options, **fields)

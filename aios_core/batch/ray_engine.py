@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import time
 from collections import deque
 from pathlib import Path
@@ -70,9 +71,26 @@ class ClipActor:
         self.processor.predictor.stop()
 
 
+def check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """For a host:port address, fail within ``timeout_s`` when nothing listens there (Ray's
+    own client retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if address == "auto" or address.startswith("ray://") or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)),
+                                 timeout=timeout_s).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise RayClusterError(f"cannot connect to the Ray cluster at {address}: nothing "
+                              f"answers there ({reason}); start it with `ray start --head`, "
+                              "or check the address") from None
+
+
 def connect(address: str) -> None:
     import ray
 
+    check_reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:

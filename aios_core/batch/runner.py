@@ -7,9 +7,10 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aios_core.batch.jobs import BatchSettings, ClipJob
+from aios_core.batch.jobs import BatchSettings, ClipJob, run_options
 from aios_core.batch.manifest import BatchManifest
 from aios_core.batch.progress import BatchProgress
+from aios_core.pipeline.run import check_resume
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Batch:
         self.manifest = BatchManifest(self.out_dir)
         self.settings = settings
         self.todo = [job for job in jobs if not self.manifest.is_finished(job, settings)]
+        for job in self.todo:  # before any worker loads the model
+            check_resume(run_options(settings, job, self.out_dir),
+                         restart="remove its files from --out to start that clip over")
         self.progress = BatchProgress(total=len(jobs), skipped=len(jobs) - len(self.todo),
                                       on_record=self.manifest.commit)
 

@@ -28,6 +28,9 @@ from aios_core.io.results_file import RunResults, load_results
 FORMATS = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
 # Formats written as one file (per person); obj/ply write a folder of meshes instead.
 FILE_FORMATS = tuple(f for f in FORMATS if f not in MESH_FORMATS)
+# Options that only some formats use (a value given for another format is refused, not ignored).
+_OPTION_FORMATS = {"--units": ("bvh",), "--combined": ("glb", "fbx"),
+                   "--skeleton": ("bvh", "glb", "fbx")}
 
 
 def resolve_format(file_format: str | None, out_path: Path) -> str:
@@ -49,7 +52,7 @@ def resolve_format(file_format: str | None, out_path: Path) -> str:
         if named is not None:
             raise ExportError(
                 f"--format {file_format} writes a folder (track_<ID>/frame_<N>.{file_format}); "
-                f"--out {out_path} looks like a {named} file: give a folder"
+                f"--out {out_path} looks like a file (.{named}): give a folder"
             )
     elif suffix and named != file_format:
         raise ExportError(
@@ -61,7 +64,14 @@ def resolve_format(file_format: str | None, out_path: Path) -> str:
 
 
 def check_export_outputs(results_path: Path, options: ExportOptions) -> None:
-    """Before any work: the output is not the results file, and its place can be written."""
+    """Before any work: every option given applies to the format, the output is not the
+    results file, and its place can be written."""
+    given = {"--units": options.bvh_units != "m", "--combined": options.combined,
+             "--skeleton": options.skeleton != "smplx"}
+    for option, formats in _OPTION_FORMATS.items():
+        if given[option] and options.file_format not in formats:
+            raise ExportError(f"{option} applies to {'/'.join(formats)} only, not to "
+                              f"--format {options.file_format}")
     out = Path(options.out_path)
     refuse_collisions({"the results file": Path(results_path)}, {"--out": out})
     if options.file_format in MESH_FORMATS:

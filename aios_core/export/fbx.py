@@ -41,6 +41,9 @@ def blender_command() -> list[str]:
     """The command prefix that runs SCRIPT; its arguments follow. Raises ExportError if none."""
     explicit = os.environ.get(BLENDER_ENV)
     if explicit:
+        if shutil.which(explicit) is None:
+            raise ExportError(f"{BLENDER_ENV}={explicit} is not an executable: "
+                              f"{NO_BLENDER_MESSAGE}")
         if Path(explicit).name.startswith("python"):
             return [explicit, str(SCRIPT)]
         return [explicit, "--background", "--factory-startup", "--python", str(SCRIPT), "--"]

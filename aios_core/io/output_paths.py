@@ -62,6 +62,8 @@ def check_writable_file(path: Path, what: str, *, create_folders: bool = False) 
     path = Path(path)
     if path.is_dir():
         raise OutputPathError(f"cannot write {what} {path}: it is a folder")
+    if path.exists() and not os.access(path, os.W_OK):  # the user's own protection
+        raise OutputPathError(f"cannot write {what} {path}: it is read-only")
     folder = path.parent
     if not create_folders and not folder.is_dir():
         raise OutputPathError(f"cannot write {what} {path}: folder {folder} does not exist")

@@ -65,13 +65,24 @@ Foot block (optional: present after the foot stage, which runs after the world s
 ``aios_core.feet.motion``): ``foot_contact`` (D, 4) bool [left_heel, left_toe,
 right_heel, right_toe], ``foot_lock_applied`` () bool, and when it is true the foot-locked world
 motion ``world_locked_body_pose`` (D, 21, 3) and ``world_locked_transl_m`` (D, 3).
+
+Network block (optional; written by `aios run`, kept by `aios ground`): the network's own
+camera-frame output before smoothing and the world stage changed the per-detection fields above,
+as ``network_<field>`` for every person field (``network_transl_m`` (D, 3), ...) and
+``network_focal_px_per_frame`` (F, 2). `aios ground` starts from it, so grounding again, or with
+other options, gives what grounding once gives.
+
+``run_settings`` () str (optional): JSON of the settings that shaped the inference (input,
+frame range, threshold, people, precision, checkpoint), written by `aios run` so that
+``--resume`` can refuse to mix runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +116,8 @@ PER_FRAME_SHAPES: dict[str, tuple[tuple[int, ...], type]] = {
 }
 _WORLD_ARRAYS = ("camera_to_world_R", "camera_position_m", "global_orient", "transl_m")
 _WORLD_HEADER = ("up_axis", "camera_mode", "focal_source")
+_NETWORK_PREFIX = "network_"
+NETWORK_FOCAL_KEY = "focal_px_per_frame"  # the network block's per-frame key
 
 
 class ResultsFileError(AiosError, ValueError):
@@ -130,10 +143,15 @@ class RunResults:
     principal_point_px_per_frame: np.ndarray | None = None  # (F, 2)
     world: WorldFrame | None = None
     feet: FootMotion | None = None  # the foot stage's block (needs ``world``)
+    # The network's camera-frame output where later stages changed it: every person field
+    # (D rows) and NETWORK_FOCAL_KEY (F rows); None: the detections are the network's own.
+    network: dict[str, np.ndarray] | None = None
+    settings: dict[str, object] | None = None  # what shaped the inference (JSON values)
 
     def __post_init__(self) -> None:
         self._check_detections()
         self._fill_per_frame()
+        self._check_network()
         if self.world is not None:
             if self.world.num_frames != self.num_frames:
                 raise ResultsFileError(f"world block has {self.world.num_frames} cameras for "
@@ -187,6 +205,41 @@ class RunResults:
             )
             self.detections[key] = array.astype(dtype, copy=False)
 
+    def _check_network(self) -> None:
+        if self.network is None:
+            return
+        expected = {key: (self.num_detections, *shape) for key, shape in PERSON_SHAPES.items()}
+        expected[NETWORK_FOCAL_KEY] = (self.num_frames, 2)
+        for key, shape in expected.items():
+            if key not in self.network:
+                raise ResultsFileError(f"network block lacks '{key}'")
+            array = np.asarray(self.network[key], dtype=np.float32)
+            if array.shape != shape:
+                raise ResultsFileError(f"network block field '{key}' has shape {array.shape}, "
+                                       f"expected {shape}")
+            self.network[key] = array
+
+    def with_network_block(self, network_output: RunResults) -> RunResults:
+        """A copy recording ``network_output`` (the same rows before smoothing and the world
+        stage) as the network block."""
+        block = {key: network_output.detections[key].copy() for key in PERSON_SHAPES}
+        block[NETWORK_FOCAL_KEY] = network_output.focal_px_per_frame.copy()
+        return replace(self, network=block)
+
+    def network_output(self) -> RunResults:
+        """The network's camera-frame output: the network block put back into the detections,
+        without the world and foot blocks (a copy; ``self`` when there is nothing to undo)."""
+        if self.network is None and self.world is None and self.feet is None:
+            return self
+        detections = dict(self.detections)
+        focal = self.focal_px_per_frame
+        if self.network is not None:
+            detections.update({key: self.network[key] for key in PERSON_SHAPES})
+            focal = self.network[NETWORK_FOCAL_KEY]
+        return replace(self, detections=detections, focal_px_per_frame=focal,
+                       focal_px=focal[0] if len(focal) else self.focal_px,
+                       world=None, feet=None, network=None)
+
     @property
     def num_detections(self) -> int:
         return len(self.detections["frame_index"])
@@ -198,10 +251,13 @@ class RunResults:
         """A copy keeping only the detections where ``mask`` is true."""
         kept = {key: value[mask] for key, value in self.detections.items()}
         values = {f.name: getattr(self, f.name) for f in fields(self)
-                  if f.name not in ("detections", "world", "feet")}
+                  if f.name not in ("detections", "world", "feet", "network")}
         world = None if self.world is None else self.world.select(mask)
         feet = None if self.feet is None else self.feet.select(mask)
-        return RunResults(**values, detections=kept, world=world, feet=feet)
+        network = None if self.network is None else {
+            key: value if key == NETWORK_FOCAL_KEY else value[mask]
+            for key, value in self.network.items()}
+        return RunResults(**values, detections=kept, world=world, feet=feet, network=network)
 
 
 def save_results(results: RunResults, path: str | os.PathLike) -> Path:
@@ -218,6 +274,9 @@ def save_results(results: RunResults, path: str | os.PathLike) -> Path:
         **{key: getattr(results, key) for key in PER_FRAME_SHAPES},
         **_world_arrays(results.world),
         **({} if results.feet is None else results.feet.to_arrays()),
+        **{_NETWORK_PREFIX + key: value for key, value in (results.network or {}).items()},
+        **({} if results.settings is None else
+           {"run_settings": np.str_(json.dumps(results.settings, sort_keys=True))}),
     }
     atomic_write_bytes(path, lambda stream: np.savez(stream, **header, **results.detections))
     return path
@@ -252,6 +311,24 @@ def _feet_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> FootMotion |
         raise ResultsFileError(f"{path} has a foot block without {err}") from None
     except ValueError as err:
         raise ResultsFileError(f"{path} has a malformed foot block ({err})") from None
+
+
+def _network_from_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    block = {key[len(_NETWORK_PREFIX):]: value for key, value in arrays.items()
+             if key.startswith(_NETWORK_PREFIX)}
+    return block or None
+
+
+def _settings_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> dict | None:
+    if "run_settings" not in arrays:
+        return None
+    try:
+        settings = json.loads(str(arrays["run_settings"]))
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise ResultsFileError(f"{path} has malformed run settings")
+    return settings
 
 
 def load_results(path: str | os.PathLike) -> RunResults:
@@ -297,6 +374,8 @@ def load_results(path: str | os.PathLike) -> RunResults:
             **{key: arrays.get(key) for key in PER_FRAME_SHAPES},
             world=_world_from_arrays(arrays, path),
             feet=_feet_from_arrays(arrays, path),
+            network=_network_from_arrays(arrays),
+            settings=_settings_from_arrays(arrays, path),
         )
     except KeyError as err:
         raise ResultsFileError(f"{path} lacks the header field {err}") from None

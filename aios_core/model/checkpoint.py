@@ -24,14 +24,18 @@ import argparse
 import contextlib
 import os
 import pickle
+import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from aios_core.assets import resolve_checkpoint
 from aios_core.errors import AiosError
+from aios_core.io.file_kind import describe_file
 from aios_core.model.config import AiOSConfig
 from aios_core.model.config_record import (
     MODEL_CONFIG_KEY,
@@ -77,6 +81,13 @@ def _allowing(extra_globals: list):
 
 def _load_weights_only(path: os.PathLike) -> object:
     """torch.load with weights_only=True; unknown globals are bound to _InertRecord."""
+    # torch warns about some unreadable pickles on top of raising: the raise is explained.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _load_allowing_inert_records(path)
+
+
+def _load_allowing_inert_records(path: os.PathLike) -> object:
     allowed: list = [argparse.Namespace]
     try:
         with _allowing(allowed):
@@ -126,8 +137,12 @@ def _error_detail(error: BaseException) -> str:
 
 
 def _unreadable(path: os.PathLike, error: BaseException) -> CheckpointFormatError:
+    # Outside a zip checkpoint torch's unpickler speaks of its own internals ("pop from empty
+    # list", "Unsupported operand 149"): say what the file is instead.
+    detail = (_error_detail(error) if zipfile.is_zipfile(path)
+              else f"it is {describe_file(Path(path))}")
     return CheckpointFormatError(
-        f"cannot read checkpoint {path}: {_error_detail(error)}. It is not a readable, safe "
+        f"cannot read checkpoint {path}: {detail}. It is not a readable, safe "
         "PyTorch checkpoint (truncated, corrupt, another format, or it names code that may not "
         "run); re-download the official AiOS checkpoint."
     )

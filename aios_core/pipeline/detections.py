@@ -32,6 +32,7 @@ class DetectionLog:
     frames_done: int = 0
     focal_px: np.ndarray | None = None
     principal_point_px: np.ndarray | None = None
+    settings: dict | None = None  # the run's inference settings (aios_core.pipeline.run_record)
     _rows: dict[str, list[np.ndarray]] = field(
         default_factory=lambda: {key: [] for key in PER_DETECTION_SHAPES}
     )
@@ -93,6 +94,7 @@ class DetectionLog:
             ),
             detections=detections,
             **per_frame,
+            settings=self.settings,
         )
 
     def save_partial(self, path: Path) -> None:
@@ -107,7 +109,8 @@ class DetectionLog:
                 f"{path} holds a partial run of '{saved.source}', not '{source}': "
                 "remove it or drop --resume"
             )
-        log = cls(saved.source, saved.fps, saved.image_size_wh, saved.num_frames)
+        log = cls(saved.source, saved.fps, saved.image_size_wh, saved.num_frames,
+                  settings=saved.settings)
         log.focal_px = saved.focal_px if saved.num_detections else None
         log.principal_point_px = saved.principal_point_px if saved.num_detections else None
         for key in PER_DETECTION_SHAPES:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,15 @@ from aios_core.io.results_file import ResultsFileError, RunResults, load_results
 from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.grounding import DEFAULT_SMOOTH_STRENGTH, GroundingOptions, ground_people
 from aios_core.pipeline.render_pass import render_overlay
+from aios_core.pipeline.run_record import (
+    check_same_settings,
+    finished_summary,
+    finishing_settings,
+    inference_settings,
+    recorded_inference_settings,
+)
 from aios_core.pipeline.tracking_pass import track_and_smooth
+from aios_core.pipeline.world_pass import smooth_in_world
 from aios_core.tracking import TrackerConfig
 from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
 from aios_core.video.writer import check_video_output_path
@@ -61,6 +69,11 @@ class RunOptions:
     world: WorldOptions | None = None  # the world stage (needs the body model); None: skip it
     foot_lock: bool = True  # after the world stage: plant feet in contact (False: labels only)
     render_floor: bool = False  # draw the fitted floor grid in the overlay
+    # What built the predictor, recorded so that --resume refuses to mix two runs:
+    threshold: float | None = None  # minimum detection score (None: the network's default)
+    precision: str = "fp32"
+    checkpoint: Path | None = None  # the checkpoint file (None: not recorded)
+    overwrite: bool = False  # replace files this run did not write (summary, progress file)
 
     def resolved_results_path(self) -> Path:
         if self.results_path is not None:
@@ -81,6 +94,7 @@ class RunSummary:
     seconds: dict[str, float]
     world_note: str | None = None  # the world stage's camera choice and focal length
     warnings: list[str] = field(default_factory=list)
+    already_finished: bool = False  # --resume found this run finished: nothing was redone
 
 
 def partial_path(results_path: Path) -> Path:
@@ -141,6 +155,9 @@ def check_run_inputs(options: RunOptions) -> MediaInfo:
     if options.world is not None:
         options.world.check()
     info = _reader(options, skip=0).info
+    if info.frame_count is not None and options.start_frame >= info.frame_count:
+        raise VideoInputError(f"--start {options.start_frame} is past the end of "
+                              f"{options.input_path} ({info.frame_count} frames)")
     results_path = options.resolved_results_path()
     outputs = {
         "--out": results_path,
@@ -149,13 +166,78 @@ def check_run_inputs(options: RunOptions) -> MediaInfo:
         "--render": options.render_path,
     }
     refuse_collisions({"the input": Path(options.input_path)}, outputs)
-    check_writable_file(results_path, "results")
+    _refuse_foreign_files(options, results_path)
+    check_writable_file(results_path, "results", create_folders=True)
     if options.render_path is not None:
         check_video_output_path(Path(options.render_path))
         check_writable_file(Path(options.render_path), "video")
     if options.render_floor and options.render_path is None:
         raise RunOutputError("--floor draws the floor grid in the overlay: add --render OUT")
     return info
+
+
+def check_resume(options: RunOptions, restart: str = "drop --resume to start over") -> None:
+    """With --resume, refuse to continue (or to call finished) a run made with other settings,
+    naming each difference; ``restart`` says how to start over instead."""
+    if not options.resume:
+        return
+    results_path = options.resolved_results_path()
+    checkpoint = partial_path(results_path)
+    if checkpoint.is_file():
+        check_same_settings(recorded_inference_settings(checkpoint), inference_settings(options),
+                            f"the interrupted run in {checkpoint}", restart)
+    else:
+        finished_summary(options, summary_path(results_path), restart)  # refuses other ones
+
+
+def _refuse_foreign_files(options: RunOptions, results_path: Path) -> None:
+    """Files the run writes without the user naming them (the summary, the progress file, the
+    default results file) may only replace what an earlier run wrote, unless --overwrite."""
+    if options.overwrite:
+        return
+    own = [(summary_path(results_path), "the run summary", _is_run_summary),
+           (partial_path(results_path), "the progress file", _is_results_file)]
+    if options.results_path is None:
+        own.append((results_path, "the default results file", _is_results_file))
+    for path, what, is_ours in own:
+        if path.exists() and not is_ours(path):
+            raise RunOutputError(
+                f"{what} {path} would replace a file that `aios run` did not write; move it, "
+                "choose another --out, or add --overwrite")
+
+
+def _is_run_summary(path: Path) -> bool:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and {"results_path", "options"} <= document.keys()
+
+
+def _is_results_file(path: Path) -> bool:
+    try:
+        load_results(path)
+    except ResultsFileError:
+        return False
+    return True
+
+
+def finished_run(options: RunOptions) -> RunSummary | None:
+    """With --resume: the summary of this very run when it already finished (same settings,
+    outputs in place), so that nothing is redone; else None."""
+    if not options.resume:
+        return None
+    results_path = options.resolved_results_path()
+    if partial_path(results_path).is_file():
+        return None
+    document = finished_summary(options, summary_path(results_path))
+    if document is None:
+        return None
+    values = {f.name: document[f.name] for f in fields(RunSummary) if f.name in document}
+    return replace(RunSummary(**values), results_path=Path(document["results_path"]),
+                   summary_path=summary_path(results_path),
+                   render_path=Path(document["render_path"]) if document["render_path"] else None,
+                   already_finished=True)
 
 
 def expected_frame_count(options: RunOptions) -> int | None:
@@ -177,8 +259,12 @@ def run_pipeline(
     run), then after every inferred batch with its size.
     """
     info = check_run_inputs(options)
+    check_resume(options)
     if options.render_path is not None and meshes is None:
         raise ValueError("rendering needs a body model (meshes)")
+    finished = finished_run(options)
+    if finished is not None:
+        return finished
     results_path = options.resolved_results_path()
     checkpoint = partial_path(results_path)
     source = Path(options.input_path).name
@@ -188,7 +274,8 @@ def run_pipeline(
     if options.resume and checkpoint.is_file():
         log = DetectionLog.from_partial(checkpoint, source)
     else:
-        log = DetectionLog(source, info.fps_float, (info.width, info.height))
+        log = DetectionLog(source, info.fps_float, (info.width, info.height),
+                           settings=inference_settings(options))
     resumed_from = log.frames_done
     if on_frames:
         on_frames(resumed_from)
@@ -235,10 +322,11 @@ def _finish(
     """Tracking, smoothing, the results file, the overlay and the run summary."""
     started = time.perf_counter()
     with_world = options.world is not None and meshes is not None
-    results: RunResults = track_and_smooth(
-        log.to_results(), options.start_frame, options.tracker,
-        0.0 if with_world else options.smooth_strength,  # with a world: smoothed there
-    )
+    network: RunResults = track_and_smooth(log.to_results(), options.start_frame,
+                                           options.tracker, 0.0)
+    # with a world: smoothed there
+    results = network if with_world else smooth_in_world(network, meshes,
+                                                         options.smooth_strength)
     seconds["tracking"] = time.perf_counter() - started
     warnings, world_note = [], None
     if with_world:
@@ -250,7 +338,7 @@ def _finish(
         seconds["world"] = time.perf_counter() - started
     if options.render_floor and results.world is None:
         warnings.append("no fitted floor to draw: the overlay has no floor grid")
-    save_results(results, results_path)
+    save_results(results.with_network_block(network), results_path)
 
     if options.render_path is not None:
         started = time.perf_counter()
@@ -273,6 +361,8 @@ def _finish(
         world_note=world_note,
         warnings=warnings,
     )
-    summary_document = {**asdict(summary), "fps": results.fps, "options": asdict(options)}
+    summary_document = {**asdict(summary), "fps": results.fps, "options": asdict(options),
+                        "settings": {**inference_settings(options),
+                                     **finishing_settings(options)}}
     atomic_write_text(summary.summary_path, json.dumps(summary_document, indent=2, default=str))
     return summary

@@ -121,6 +121,8 @@ class MediaReader:
             raise VideoInputError(f"input not found: {path}")
         if path.is_dir():
             return self._probe_folder(image_fps)
+        if path.stat().st_size == 0:
+            raise VideoInputError(f"{path} is empty (0 bytes)")
         if is_image_path(path):
             return self._probe_images([path], "image", image_fps)
         return self._probe_video()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +33,27 @@ class ViewerOptions:
     port: int = DEFAULT_PORT
 
 
+class ViewerHostError(AiosError):
+    """--host names an address this machine cannot serve on."""
+
+
+def check_host(host: str) -> None:
+    """Raise ViewerHostError unless ``host`` resolves to an address this machine can bind (any
+    port: a taken one is replaced by the next free one). viser would otherwise stop in its own
+    thread and leave the command waiting."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ViewerHostError(f"--host {host}: cannot resolve it ({error.args[-1]})") from None
+    family, _, _, _, address = infos[0]
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((address[0], 0))
+    except OSError as error:
+        raise ViewerHostError(f"--host {host}: cannot serve on it "
+                              f"({error.strerror or error})") from None
+
+
 def require_viser() -> None:
     """Raise ViewerUnavailableError (with the install line) when viser is not installed."""
     if importlib.util.find_spec("viser") is None:
@@ -53,6 +77,7 @@ class RunningViewer:
     def __init__(self, options: ViewerOptions, meshes: MeshMaker,
                  results: RunResults | None = None):
         require_viser()
+        check_host(options.host)
         import viser
 
         from aios_core.viewer.scene import ViewerScene
@@ -62,7 +87,10 @@ class RunningViewer:
         timeline = Timeline(results)
         self._meshes = ChunkedMeshes(results, timeline, meshes)
         # viser moves on to the next port when one is taken.
-        self.server = viser.ViserServer(host=options.host, port=options.port, verbose=False)
+        # viser prints its own address banner to stdout; aios says the URL once (announce).
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.server = viser.ViserServer(host=options.host, port=options.port,
+                                            verbose=False)
         self.server.gui.set_panel_label(f"aios · {results.source}")
         self.port = self.server.get_port()
         self.requested_port = options.port
@@ -81,7 +109,8 @@ class RunningViewer:
         self._meshes.close()
         if self._video is not None:
             self._video.close()
-        self.server.stop()
+        with contextlib.redirect_stdout(io.StringIO()):  # viser's "Server stopped"
+            self.server.stop()
 
 
 def serve_viewer(options: ViewerOptions, meshes: MeshMaker, say: Callable[[str], None],
