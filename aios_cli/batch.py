@@ -8,17 +8,18 @@ from pathlib import Path
 import click
 
 from aios_cli.errors import reported_errors
+from aios_cli.shared_options import clip_options, network_options
+from aios_core.choices import EXPORT_FORMATS
 
 EXIT_SOME_FAILED = 3
-_EXPORT_FORMATS = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
 
 
 def _export_formats(_context, _parameter, value: str | None) -> tuple[str, ...]:
     formats = tuple(f.strip() for f in (value or "").split(",") if f.strip())
-    unknown = [f for f in formats if f not in _EXPORT_FORMATS]
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
     if unknown:
         raise click.BadParameter(f"unknown format {unknown[0]!r}; choose from "
-                                 f"{','.join(_EXPORT_FORMATS)}")
+                                 f"{','.join(EXPORT_FORMATS)}")
     return formats
 
 
@@ -36,28 +37,15 @@ def _export_formats(_context, _parameter, value: str | None) -> tuple[str, ...]:
 @click.option("--cpus-per-worker", type=click.IntRange(min=1),
               help="CPU threads per worker (default: the cores shared out; Ray: 1).")
 @click.option("--render", is_flag=True, help="Also write each clip's overlay video.")
-@click.option("--side-view", is_flag=True, help="Add a side view next to the overlay.")
 @click.option("--export", "exports", callback=_export_formats, metavar="FORMATS",
               help="Also export each clip, e.g. glb,bvh (needs --smplx-dir for most formats).")
-@click.option("--checkpoint", type=click.Path(path_type=Path), help="AiOS checkpoint file.")
-@click.option("--smplx-dir", type=click.Path(path_type=Path), help="SMPL-X folder.")
-@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]),
-              show_default=True)
-@click.option("--precision", default="fp32", type=click.Choice(["fp32", "bf16", "fp16"]),
-              show_default=True)
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), help="Minimum detection score.")
-@click.option("--num-people", type=click.IntRange(min=1), help="Keep at most N people a frame.")
-@click.option("--start", default=0, type=click.IntRange(min=0), help="First frame index.")
-@click.option("--end", type=click.IntRange(min=1), help="Stop before this frame index.")
-@click.option("--max-frames", type=click.IntRange(min=1), help="At most N frames a clip.")
-@click.option("--smooth/--no-smooth", default=True, show_default=True)
-@click.option("--smooth-strength", default=0.5, show_default=True,
-              type=click.FloatRange(0.0, 1.0))
+@network_options("Frames inferred together.", 8)
+@clip_options
 @click.option("--quiet", is_flag=True, help="No live display or table (for logs).")
 def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worker, render,
-          side_view, exports, checkpoint, smplx_dir, device, precision, batch_size, threshold,
-          num_people, start, end, max_frames, smooth, smooth_strength, quiet) -> None:
+          exports, checkpoint, smplx_dir, device, precision, threshold, batch_size, num_people,
+          start, end, max_frames, smooth, smooth_strength, side_view, fov_deg, focal_px,
+          camera_mode, render_floor, no_foot_lock, quiet) -> None:
     """Process every clip in INPUTS (videos, folders, .txt/.jsonl manifests) into --out DIR.
 
     Rerunning the same command skips finished clips and resumes unfinished ones. Exit status:
@@ -77,13 +65,15 @@ def batch(inputs, out_dir, ray_address, workers, gpus_per_worker, cpus_per_worke
         precision=precision, threshold=threshold, batch_size=batch_size, num_people=num_people,
         start_frame=start, end_frame=end, max_frames=max_frames,
         smooth_strength=smooth_strength if smooth else 0.0, render=render,
-        side_view=side_view, exports=exports,
+        side_view=side_view, exports=exports, fov_deg=fov_deg, focal_px=focal_px,
+        camera=camera_mode, render_floor=render_floor, foot_lock=not no_foot_lock,
     )
     engine = EngineOptions(ray_address, workers, gpus_per_worker, cpus_per_worker)
     from aios_core.rendering.gl_backend import RendererUnavailableError
 
-    with reported_errors("batch", (AssetNotFoundError, RendererUnavailableError, ValueError),
+    with reported_errors("batch", (AssetNotFoundError, RendererUnavailableError),
                          "finished clips are recorded; rerun the same command to resume"):
+        settings.world_options().check()
         check_writable_folder(out_dir, "--out")
         jobs = plan_clips(inputs, out_dir)
         if "fbx" in exports:

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from aios_cli.errors import reported_errors
+from aios_core.choices import EXPORT_FORMATS
 
-FORMAT_CHOICES = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
 _LISTED_FILES = 10
 # Resampling beyond any capture or playback rate only multiplies the file size (100000 fps
 # wrote 80001 frames for a short clip); below 1 fps nothing moves.
@@ -17,7 +17,7 @@ MIN_FPS, MAX_FPS = 1.0, 240.0
 
 @click.command()
 @click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
-@click.option("--format", "file_format", type=click.Choice(FORMAT_CHOICES),
+@click.option("--format", "file_format", type=click.Choice(EXPORT_FORMATS),
               help="npz: SMPL-X motion per person (AMASS layout); json: every person per frame; "
                    "bvh: skeleton animation; glb: skinned animated mesh; fbx: via Blender; "
                    "obj/ply: one mesh per frame and person. Default: from the --out suffix.")

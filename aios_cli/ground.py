@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from aios_cli.errors import reported_errors
+from aios_cli.shared_options import world_options
 
 
 @click.command()
@@ -17,16 +18,11 @@ from aios_cli.errors import reported_errors
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="The video or image folder RESULTS came from (default: the source named in "
                    "RESULTS, next to it); needed to see the camera turn.")
-@click.option("--fov", "fov_deg", type=float, help="Horizontal field of view in degrees.")
-@click.option("--focal-px", type=float, help="Focal length in pixels (instead of --fov).")
-@click.option("--camera", "camera_mode", default="auto", show_default=True,
-              help="static | rotating | auto.")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
               help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME layout).")
-@click.option("--no-foot-lock", "no_foot_lock", is_flag=True,
-              help="Keep the raw motion: label foot contacts but do not plant the feet.")
-def ground(results_path: Path, out_path, input_path, fov_deg, focal_px, camera_mode,
-           smplx_dir, no_foot_lock) -> None:
+@world_options
+def ground(results_path: Path, out_path, input_path, smplx_dir, fov_deg, focal_px, camera_mode,
+           no_foot_lock) -> None:
     """Fit the floor and put every person of RESULTS into a gravity-aligned world frame."""
     from aios_core.assets import AssetNotFoundError, resolve_smplx_dir
     from aios_core.body.embedded_smplx import EmbeddedSMPLX

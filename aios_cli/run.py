@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from aios_cli.errors import reported_errors
-from aios_core.precision import PRECISIONS
+from aios_cli.shared_options import clip_options, network_options
 
 # The containers aios_core.video.writer.CONTAINER_BY_SUFFIX writes (a test keeps them equal);
 # spelled out here so that `aios --help` need not import PyAV.
@@ -21,27 +21,9 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 @click.option("--render", "render_path", type=click.Path(path_type=Path),
               help="Write an overlay video of the meshes: "
                    f"{', '.join(RENDER_SUFFIXES)}.")
-@click.option("--side-view", is_flag=True, help="Add a side view next to the overlay.")
-@click.option("--checkpoint", type=click.Path(path_type=Path), help="AiOS checkpoint file.")
-@click.option("--smplx-dir", type=click.Path(path_type=Path),
-              help="SMPL-X folder for drawing meshes (default: the model in the checkpoint).")
-@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]),
-              show_default=True)
-@click.option("--precision", default="fp32", type=click.Choice(PRECISIONS),
-              show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1),
-              help="Frames inferred together (default: as many as the free memory holds, "
-                   "about 1 GB each, at most 8).")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0),
-              help="Minimum detection score (default 0.3, as the official demo).")
-@click.option("--num-people", type=click.IntRange(min=1), help="Keep at most N people a frame.")
-@click.option("--start", default=0, type=click.IntRange(min=0), help="First frame index.")
-@click.option("--end", type=click.IntRange(min=1), help="Stop before this frame index.")
-@click.option("--max-frames", type=click.IntRange(min=1), help="Process at most N frames.")
-@click.option("--smooth/--no-smooth", default=True, show_default=True,
-              help="Temporal smoothing per tracked person.")
-@click.option("--smooth-strength", default=0.5, show_default=True,
-              type=click.FloatRange(0.0, 1.0))
+@network_options("Frames inferred together (default: as many as the free memory holds, about "
+                 "1 GB each, at most 8).", None)
+@clip_options
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run with the same settings (refused with other "
                    "ones); a run finished with the same settings is left as it is.")
@@ -49,24 +31,12 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
               help="Replace a summary or progress file beside --out that `aios run` did not "
                    "write.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-@click.option("--fov", "fov_deg", type=float,
-              help="The camera's horizontal field of view in degrees (default: from the file's "
-                   "metadata, else the network's assumption).")
-@click.option("--focal-px", type=float, help="The camera's focal length in pixels (instead of "
-                                               "--fov).")
-@click.option("--camera", "camera_mode", default="auto", show_default=True,
-              help="static | rotating (estimated from the background) | auto (decides, says "
-                   "which).")
-@click.option("--floor", "render_floor", is_flag=True,
-              help="Draw the fitted floor grid in the --render overlay.")
-@click.option("--no-foot-lock", "no_foot_lock", is_flag=True,
-              help="Keep the raw motion: label foot contacts but do not plant the feet.")
 @click.option("--view", is_flag=True,
               help="Then open the results in the 3D viewer (`aios view`) until Ctrl-C.")
-def run(input_path: Path, results_path, render_path, side_view, checkpoint, smplx_dir, device,
-        precision, batch_size, threshold, num_people, start, end, max_frames, smooth,
-        smooth_strength, resume, overwrite, quiet, fov_deg, focal_px, camera_mode, render_floor,
-        no_foot_lock, view) -> None:
+def run(input_path: Path, results_path, render_path, checkpoint, smplx_dir, device, precision,
+        threshold, batch_size, num_people, start, end, max_frames, smooth, smooth_strength,
+        side_view, fov_deg, focal_px, camera_mode, render_floor, no_foot_lock, resume, overwrite,
+        quiet, view) -> None:
     """Estimate SMPL-X meshes for every person in INPUT (video, image or image folder)."""
     from rich.console import Console
 

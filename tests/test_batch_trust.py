@@ -167,3 +167,24 @@ def test_a_rerun_that_adds_an_overlay_to_a_finished_clip_is_not_refused(clip, tm
     run_pipeline(run_options(BatchSettings(batch_size=2), job, tmp_path), _Counting())
     rerun = Batch([job], tmp_path, BatchSettings(batch_size=2, render=True))
     assert rerun.todo == [job]  # redone with the overlay: nothing to mix
+
+
+def test_camera_and_feet_options_reach_every_clip_and_bad_ones_stop_before_work(tmp_path):
+    from aios_core.batch.jobs import ClipJob
+
+    settings = BatchSettings(fov_deg=70.0, camera="static", render_floor=True, foot_lock=False)
+    options = run_options(settings, ClipJob("clip.mp4", "clip"), tmp_path)
+    assert (options.world.fov_deg, options.world.focal_px, options.world.camera) == (
+        70.0, None, "static")
+    assert options.render_floor and not options.foot_lock
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "a.mp4").write_bytes(b"not read")
+    done = subprocess.run(
+        [sys.executable, "-m", "aios_cli", "batch", str(clips), "--out", str(tmp_path / "out"),
+         "--fov", "70", "--focal-px", "900"],
+        capture_output=True, text=True, timeout=120, env=environment())
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "aios batch: --fov and --focal-px both give the focal length: pass only one"]
+    assert not (tmp_path / "out").exists()

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from aios_cli.main import cli
@@ -74,3 +75,24 @@ def test_the_smplx_folder_is_documented_as_assets_looks_for_it(monkeypatch, tmp_
                 for m in re.findall(r"\$AIOS_HOME/[\w/]*smplx\w*", " ".join(text.split()))}
     assert mentions, "nothing documents the SMPL-X folder"
     assert {m for _, m in mentions} == {expected}, sorted(mentions)
+
+
+def test_batch_takes_every_option_run_takes_for_a_clip():
+    """`aios batch` runs `aios run` on every clip: each run option is a batch option too, with
+    the same meaning, except those that name one run's own files or session."""
+    from aios_cli.batch import batch
+    from aios_cli.run import run
+
+    def options(command):
+        return {name: param for param in command.params if isinstance(param, click.Option)
+                for name in param.opts}
+
+    run_options, batch_options = options(run), options(batch)
+    own_to_one_run = {"--out", "--resume", "--overwrite", "--view"}
+    missing = set(run_options) - set(batch_options) - own_to_one_run
+    assert missing == set()
+    for name in set(run_options) - own_to_one_run - {"--render", "--batch-size", "--quiet",
+                                                     "-h", "--help"}:
+        ours, theirs = run_options[name], batch_options[name]
+        assert (ours.help, ours.default, type(ours.type)) == (
+            theirs.help, theirs.default, type(theirs.type)), name

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "aios_core"
 # subpackage of aios_core or one of its top-level modules; "aios_core" is the package's own
 # __init__ (the lazy ``from aios_core import AiOS``).
 ROOM_ORDER = (
-    "errors", "precision", "person", "cpu_allocator", "assets",
+    "errors", "precision", "choices", "person", "cpu_allocator", "assets",
     "io", "body", "rendering", "video", "tracking",
     "model", "device", "inference",
     "data", "export", "world", "feet",

@@ -37,8 +37,16 @@ class BatchSettings:
     render: bool = False
     side_view: bool = False
     exports: tuple[str, ...] = ()
+    fov_deg: float | None = None  # the camera, as `aios run --fov / --focal-px / --camera`
+    focal_px: float | None = None
+    camera: str = "auto"
+    render_floor: bool = False
+    foot_lock: bool = True
     threads_per_worker: int | None = None  # torch CPU threads; None: torch's default
     checkpoint_every_frames: int = 64
+
+    def world_options(self) -> WorldOptions:
+        return WorldOptions(fov_deg=self.fov_deg, focal_px=self.focal_px, camera=self.camera)
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,9 @@ def run_options(settings: BatchSettings, job: ClipJob, out_dir: Path) -> RunOpti
         side_view=settings.side_view,
         resume=True,
         checkpoint_every_frames=settings.checkpoint_every_frames,
-        world=WorldOptions(),  # as `aios run` without camera options: world frame, feet planted
+        world=settings.world_options(),
+        foot_lock=settings.foot_lock,
+        render_floor=settings.render_floor,
         threshold=settings.threshold,
         precision=settings.precision,
         checkpoint=None if settings.checkpoint is None else Path(settings.checkpoint),

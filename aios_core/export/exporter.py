@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aios_core.body.smplx_model import SmplxModel
+from aios_core.choices import EXPORT_FORMATS, MESH_FORMATS
 from aios_core.export.bvh import write_bvh
 from aios_core.export.fbx import write_fbx
 from aios_core.export.gltf import write_glb
 from aios_core.export.json_motion import write_motion_json
-from aios_core.export.mesh_sequence import MESH_FORMATS, write_mesh_sequence
+from aios_core.export.mesh_sequence import write_mesh_sequence
 from aios_core.export.motion import (
     NO_WORLD_HINT,
     WORLD_FRAMES,
@@ -25,7 +26,7 @@ from aios_core.export.skeleton_names import joint_names
 from aios_core.io.output_paths import check_writable_file, check_writable_folder, refuse_collisions
 from aios_core.io.results_file import RunResults, load_results
 
-FORMATS = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
+FORMATS = EXPORT_FORMATS
 # Formats written as one file (per person); obj/ply write a folder of meshes instead.
 FILE_FORMATS = tuple(f for f in FORMATS if f not in MESH_FORMATS)
 # Options that only some formats use (a value given for another format is refused, not ignored).

@@ -15,11 +15,11 @@ import torch
 import trimesh
 
 from aios_core.body.smplx_model import SmplxModel
+from aios_core.choices import MESH_FORMATS
 from aios_core.export.motion import ExportError, Motion, TrackMotion
 from aios_core.export.paths import atomic_output
 from aios_core.export.rest_shape import RestShape
 
-MESH_FORMATS = ("obj", "ply")
 _FRAMES_PER_BATCH = 32
 
 

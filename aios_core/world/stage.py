@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aios_core.choices import CAMERA_CHOICES
 from aios_core.io.results_file import RunResults
 from aios_core.world.camera_motion import STATIC_BELOW_DEG, CameraMotion, estimate_rotation
 from aios_core.world.errors import WorldInputError, WorldOptionError
@@ -38,7 +39,6 @@ from aios_core.world.intrinsics import FocalChoice, choose_focal
 from aios_core.world.rescale import rescale_depth, scale_along_rays
 from aios_core.world.world_axes import bodies_in_world, camera_poses, reference_to_world
 
-CAMERA_CHOICES = ("static", "rotating", "auto")
 # rows (results-file fields, leading axis N) -> (N, >= 66, 3) posed joints in the body
 # model's order, without translation (``body_points.SkeletonPoints``)
 BodyJoints = Callable[[dict[str, np.ndarray]], np.ndarray]
