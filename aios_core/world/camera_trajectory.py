@@ -51,7 +51,7 @@ class CameraTrajectory:
     focal_sigma: float  # relative one-sigma uncertainty of the focal length (0 when given)
     reprojection_rms_px: float  # keyframe bundle adjustment, tracking pixels
     keyframes: np.ndarray  # (K,) frame indices
-    num_points: int
+    points: np.ndarray  # (P, 3) background points, reference frame, reconstruction units
 
 
 def _keyframes(tracks: FeatureTracks, scale: float) -> list[int]:
@@ -294,4 +294,5 @@ def estimate_trajectory(
     camera_to_ref = np.transpose(w2c_rotation, (0, 2, 1))
     centre = -np.einsum("fij,fj->fi", camera_to_ref, w2c_translation)
     return CameraTrajectory(camera_to_ref, centre, float(rec.focal), float(rec.focal_sigma), rms,
-                            np.array(sorted(rec.keys[k] for k in rec.poses)), len(rec.points))
+                            np.array(sorted(rec.keys[k] for k in rec.poses)),
+                            np.array(list(rec.points.values())).reshape(-1, 3))
