@@ -11,7 +11,8 @@ and 3 % per person, 1.5 px, 1.5 deg, 10 % missed). Runs `add_world_frame` with
   ATE yaw cm     camera path error after a turn about the vertical and a shift (scale kept)
   ATE sim3 cm    after a similarity (shape only);  scale %: the similarity's scale error
   root %         world root error relative to the distance each person walked
-  root cm        world root error, one turn + shift for the whole scene (height not aligned)
+  root cm        world root error, one turn + shift for the whole scene (height not aligned);
+                 "smoothed": after the world-frame smoothing `aios run` applies (strength 0.5)
   gravity deg    floor normal error
   mode           what --camera auto chose
   cam s/frame    CPU seconds (process time) of the camera stage (tracking + motion), on the
@@ -34,6 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is importable
 
+from aios_core.pipeline.meshes import MeshMaker  # noqa: E402
+from aios_core.pipeline.world_pass import smooth_in_world  # noqa: E402
 from aios_core.world.body_points import SkeletonPoints  # noqa: E402
 from aios_core.world.stage import WorldOptions, add_world_frame  # noqa: E402
 from tests.synthetic_scene import CAMERA_PATHS, make_scene_world, render_scene  # noqa: E402
@@ -80,11 +83,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model = load_world_body_model(write_world_smplx(Path(folder)))
-    points = SkeletonPoints(model)
+    points, meshes = SkeletonPoints(model), MeshMaker(model)
     frame_count = int(round(args.seconds * args.fps))
     table = {}
     header = ("case", "focal %", "ATE yaw cm", "ATE sim3 cm", "scale %", "root %", "root cm",
-              "gravity deg", "mode", "cam s/frame 720p")
+              "root smoothed cm", "gravity deg", "mode", "cam s/frame 720p")
     print(" | ".join(header))
     for path in args.paths.split(","):
         for fov in (float(f) for f in args.fovs.split(",")):
@@ -107,6 +110,8 @@ def main() -> None:
                 print(f"{case} | no world: {report.warnings}")
                 continue
             scores = scene_scores(world, observation, grounded)
+            smoothed = smooth_in_world(grounded, meshes, 0.5)
+            scores["root_smoothed_cm"] = scene_scores(world, observation, smoothed)["root_cm"]
             scores["mode"] = report.camera_mode
             scores["seconds_720p"] = (float("nan") if args.no_timing else
                                       camera_stage_seconds_720p(frames, observation.results))
@@ -114,6 +119,7 @@ def main() -> None:
             print(f"{case} | {scores['focal_pct']:+.1f} | {scores['ate_yaw_cm']:.1f} | "
                   f"{scores['ate_sim3_cm']:.1f} | {scores['scale_pct']:.1f} | "
                   f"{scores['root_pct']:.1f} | {scores['root_cm']:.1f} | "
+                  f"{scores['root_smoothed_cm']:.1f} | "
                   f"{scores['gravity_deg']:.2f} | {scores['mode']} | "
                   f"{scores['seconds_720p']:.3f}", flush=True)
             for warning in report.warnings:

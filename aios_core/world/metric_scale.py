@@ -43,7 +43,9 @@ class NoScaleFound(Exception):
 class MetricScale:
     metres_per_unit: float
     relative_sigma: float  # one-sigma
-    runs: int  # planted-foot runs used
+    runs: int  # planted-foot runs used (or, from the floor, background points on it)
+    floor_up: np.ndarray | None = None  # (3,) the floor among the points, reference frame
+    floor_height_m: float | None = None  # the first camera's height above it
 
 
 def _runs(track_id: np.ndarray, time_s: np.ndarray, lower_foot: np.ndarray) -> list[np.ndarray]:
@@ -158,4 +160,5 @@ def scale_from_floor(
     ratios = height_m[usable] / height_units[usable]
     scale = float(np.median(ratios))
     spread = 1.4826 * np.median(np.abs(ratios - scale))
-    return MetricScale(scale, float(1.25 * spread / np.sqrt(usable.sum()) / scale), inliers)
+    return MetricScale(scale, float(1.25 * spread / np.sqrt(usable.sum()) / scale), inliers,
+                       normal, -offset * scale)

@@ -315,6 +315,12 @@ def add_world_frame(
             candidates = floor_candidates(feet, up)
             plane = fit_floor(*footprints(feet, candidates), up)
             up = plane.up
+        if report.scale is not None and report.scale.floor_up is not None:
+            # A moving camera sees the floor itself: hundreds of background points on it
+            # give its tilt and (with the people's metric size) height better than footprints.
+            plane = FloorPlane(report.scale.floor_up, report.scale.floor_height_m,
+                               plane.inliers, plane.candidates, plane.rms_m)
+            candidates = floor_candidates(feet, plane.up)
     except NoFloorFound as reason:
         report.warnings.append(f"no floor found ({reason}): results stay in the camera frame")
         return updated, report
