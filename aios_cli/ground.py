@@ -15,11 +15,12 @@ from aios_cli.errors import reported_errors
               help="Write here (default: update RESULTS in place).")
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="The video or image folder RESULTS came from (default: the source named in "
-                   "RESULTS, next to it); needed to see the camera turn.")
+                   "RESULTS, next to it); needed to see the camera move.")
 @click.option("--fov", "fov_deg", type=float, help="Horizontal field of view in degrees.")
 @click.option("--focal-px", type=float, help="Focal length in pixels (instead of --fov).")
 @click.option("--camera", "camera_mode", default="auto", show_default=True,
-              help="static | rotating | auto.")
+              help="static | rotating | moving (walks: rotation and translation, focal and "
+                   "scale found) | auto (decides, says which).")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
               help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME layout).")
 @click.option("--no-foot-lock", "no_foot_lock", is_flag=True,

@@ -50,8 +50,8 @@ RENDER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 @click.option("--focal-px", type=float, help="The camera's focal length in pixels (instead of "
                                                "--fov).")
 @click.option("--camera", "camera_mode", default="auto", show_default=True,
-              help="static | rotating (estimated from the background) | auto (decides, says "
-                   "which).")
+              help="static | rotating | moving (rotation and translation from the "
+                   "background; focal and metric scale found) | auto (decides, says which).")
 @click.option("--floor", "render_floor", is_flag=True,
               help="Draw the fitted floor grid in the --render overlay.")
 @click.option("--no-foot-lock", "no_foot_lock", is_flag=True,

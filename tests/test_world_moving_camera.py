@@ -8,6 +8,7 @@ from aios_core.world.body_points import SkeletonPoints
 from aios_core.world.camera_trajectory import TrajectoryFailed, estimate_trajectory
 from aios_core.world.errors import WorldInputError
 from aios_core.world.feature_tracks import FeatureTracks
+from aios_core.world.focal_from_people import up_through, vertical_vanishing_point
 from aios_core.world.stage import WorldOptions, add_world_frame
 from tests.synthetic_scene import camera_path, make_scene_world, render_scene
 from tests.synthetic_world import ObservationNoise, load_world_body_model, observe
@@ -105,3 +106,16 @@ def test_moving_needs_frames_and_auto_without_them_says_so(handheld):
     _, report = add_world_frame(observation.results, SkeletonPoints(model), WorldOptions())
     assert report.camera_mode == "static"
     assert any("--input VIDEO" in warning for warning in report.warnings)
+
+
+def test_head_to_foot_lines_meet_where_the_camera_sees_up():
+    camera = camera_path("static", 1, 10.0, 60.0)
+    rng = np.random.default_rng(0)
+    feet = np.c_[rng.uniform(-3, 3, 40), np.zeros(40), rng.uniform(3, 9, 40)]
+    heads = feet + [0.0, 1.7, 0.0]
+    project = lambda points: camera.project(camera.to_camera(points, 0))  # noqa: E731
+    vanishing = vertical_vanishing_point(project(heads), project(feet))
+    up_cam = camera.camera_to_scene_R[0].T @ np.array([0.0, 1.0, 0.0])
+    found = up_through(vanishing, camera.focal_px, camera.principal_point_px, up_cam)
+    np.testing.assert_allclose(found, up_cam, atol=1e-6)
+    assert vertical_vanishing_point(project(heads[:5]), project(feet[:5])) is None

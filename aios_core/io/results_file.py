@@ -59,6 +59,7 @@ world_transl_m                   (D, 3) f32     SMPL-X ``transl`` in the world, 
 world_up_axis                    () str         "y": y up, floor at y = 0
 world_camera_mode                () str         "static" | "rotating" | "moving"
 world_focal_source               () str         "assumed" | "user" | "metadata" | "camera_motion"
+                                                | "people"
 world_focal_px                   () f64         the focal length used (first frame); optional
 world_focal_uncertainty          () f64         its relative one-sigma error (0 given, nan unknown);
                                                 optional (files before it: nan)

@@ -20,7 +20,7 @@ from aios_core.io.arrays import float32_array
 
 UP_AXIS = "y"
 CAMERA_MODES = ("static", "rotating", "moving")
-FOCAL_SOURCES = ("assumed", "user", "metadata", "camera_motion")
+FOCAL_SOURCES = ("assumed", "user", "metadata", "camera_motion", "people")
 
 
 @dataclass
@@ -30,7 +30,7 @@ class WorldFrame:
     global_orient: np.ndarray  # (D, 3) float32 axis-angle, world frame
     transl_m: np.ndarray  # (D, 3) float32, world frame
     camera_mode: str  # "static" | "rotating" | "moving"
-    focal_source: str  # "assumed" | "user" | "metadata" | "camera_motion" (self-calibrated)
+    focal_source: str  # "assumed" | "user" | "metadata" | "camera_motion" | "people"
     up_axis: str = UP_AXIS
     focal_px: float = float("nan")  # of the first frame; nan in files written before it
     focal_uncertainty: float = float("nan")  # relative one-sigma; 0 when given, nan unknown

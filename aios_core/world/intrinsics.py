@@ -24,12 +24,12 @@ _FOCAL_35MM_KEY = re.compile(r"focal.?length.?(in.?)?35", re.IGNORECASE)
 class FocalChoice:
     """How the focal length of every frame is obtained."""
 
-    source: str  # "user" | "metadata" | "camera_motion" | "assumed"
+    source: str  # "user" | "metadata" | "camera_motion" | "people" | "assumed"
     fov_deg: float | None = None  # horizontal field of view
     focal_px: float | None = None  # at the frame size it was given for (``reference_width``)
     focal_35mm: float | None = None  # 35 mm-equivalent focal length, mm (metadata)
     uncertainty: float = float("nan")  # relative one-sigma (0: given; nan: unknown)
-    how: str = ""  # camera_motion: what found it
+    how: str = ""  # camera_motion, people: what found it
 
     def focal_for(self, width_px: int, height_px: int) -> float | None:
         """Focal length in pixels for a frame of this size; None: keep the assumption."""
@@ -44,7 +44,7 @@ class FocalChoice:
     def describe(self) -> str:
         if self.fov_deg is not None:
             return f"horizontal field of view {self.fov_deg:g} deg (--fov)"
-        if self.source == "camera_motion":
+        if self.source in ("camera_motion", "people"):
             return (f"focal length {self.focal_px:.1f} px (+-{self.uncertainty:.1%}) found by "
                     f"{self.how}")
         if self.focal_px is not None:

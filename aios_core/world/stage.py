@@ -41,6 +41,7 @@ from aios_core.world.feet import (
     floor_candidates,
     footprints,
 )
+from aios_core.world.focal_from_people import focal_from_people, vertical_vanishing_point
 from aios_core.world.frame import WorldFrame
 from aios_core.world.ground_plane import (
     FloorPlane,
@@ -63,6 +64,7 @@ CAMERA_CHOICES = ("static", "rotating", "moving", "auto")
 # model's order, without translation (``body_points.SkeletonPoints``)
 BodyJoints = Callable[[dict[str, np.ndarray]], np.ndarray]
 JOINT_BATCH = 256
+HEAD = 15  # SMPL-X skeleton joint
 FLOOR_SCALE_RANGE = (0.7, 1.4)  # a floor-based depth correction beyond this is not trusted
 
 
@@ -217,6 +219,59 @@ def _camera_motion(
     return CameraPath(motion.camera_to_ref_R)
 
 
+def _feet_at(results: RunResults, joints: np.ndarray, rows: np.ndarray,
+             focal_per_frame: np.ndarray, detection_R: np.ndarray
+             ) -> tuple[np.ndarray, FootPoints]:
+    """Translations re-derived for ``focal_per_frame`` (F,) and the feet they give, in the
+    reference camera's axes (camera-relative: no camera translation added)."""
+    rest_pelvis = joints[:, PELVIS]
+    transl = rescale_depth(results.detections["transl_m"], rest_pelvis,
+                           focal_per_frame[rows] / results.focal_px_per_frame[rows, 0])
+    feet_cam = joints[:, np.array(FOOT_JOINTS)] + transl[:, None, None]  # (D, 2, 3, 3)
+    return transl, FootPoints(
+        points_m=np.einsum("dij,dfpj->dfpi", detection_R, feet_cam),
+        pelvis_m=np.einsum("dij,dj->di", detection_R, rest_pelvis + transl),
+        track_id=results.detections["track_id"], time_s=results.detections["timestamp_s"],
+    )
+
+
+def _focal_from_people(results: RunResults, joints: np.ndarray, rows: np.ndarray,
+                       report: WorldReport) -> None:
+    """A static camera's focal length from its people (``focal_from_people``), if they give
+    one; sets ``report.focal``."""
+    sizes = {tuple(size) for size in results.image_size_wh_per_frame}
+    if len(sizes) != 1 or not results.num_detections:
+        return
+    assumed = results.focal_px_per_frame[rows, 0][:, None].astype(np.float64)
+    principal = results.principal_point_px_per_frame[rows].astype(np.float64)
+    transl_assumed = np.asarray(results.detections["transl_m"], np.float64)[:, None]
+    head = joints[:, HEAD] + transl_assumed[:, 0]
+    sole = joints[:, np.array(FOOT_JOINTS).ravel()].mean(1) + transl_assumed[:, 0]
+    vanishing = vertical_vanishing_point(head[:, :2] / head[:, 2:] * assumed + principal,
+                                         sole[:, :2] / sole[:, 2:] * assumed + principal)
+    if vanishing is None:
+        return
+    identity = np.tile(np.eye(3), (len(rows), 1, 1))
+
+    def floor_up_at(focal_px: float) -> np.ndarray | None:
+        _, feet = _feet_at(results, joints, rows, np.full(results.num_frames, focal_px),
+                           identity)
+        up = body_up(feet)
+        try:
+            for _ in range(2):
+                plane = fit_floor(*footprints(feet, floor_candidates(feet, up)), up)
+                up = plane.up
+        except NoFloorFound:
+            return None
+        return up
+
+    width = float(next(iter(sizes))[0])
+    found = focal_from_people(vanishing, principal[0], width, floor_up_at)
+    if found is not None:
+        report.focal = FocalChoice("people", focal_px=found[0], uncertainty=found[1],
+                                   how="the people's vertical vanishing point and floor")
+
+
 def _metric_scale(feet: FootPoints, path: CameraPath, rows: np.ndarray, report: WorldReport
                   ) -> MetricScale:
     """Metres per reconstruction unit: the floor among the background points, else the
@@ -269,26 +324,20 @@ def add_world_frame(
     report = WorldReport(choose_focal(options.fov_deg, options.focal_px, input_path), "static",
                          "")
     path = _camera_motion(results, options, frames, report)
-    if report.focal.source == "assumed":
-        report.warnings.append("the focal length is the network's assumption (the camera's "
-                               "motion did not give it): pass --fov DEG or --focal-px F for "
-                               "right depths and floor")
-    focal = report.focal
-    focal_per_frame = _real_focal(results, focal)
     rows = _frame_rows(results)
     joints = _posed_joints(results, body_joints)  # (D, 66, 3)
     rest_pelvis = joints[:, PELVIS]
-    transl = rescale_depth(results.detections["transl_m"], rest_pelvis,
-                           focal_per_frame[rows] / results.focal_px_per_frame[rows, 0])
     rotations = path.camera_to_ref_R
-
     detection_R = rotations[rows]  # (D, 3, 3) camera -> reference
-    feet_cam = joints[:, np.array(FOOT_JOINTS)] + transl[:, None, None]  # (D, 2, 3, 3)
-    feet = FootPoints(
-        points_m=np.einsum("dij,dfpj->dfpi", detection_R, feet_cam),
-        pelvis_m=np.einsum("dij,dj->di", detection_R, rest_pelvis + transl),
-        track_id=results.detections["track_id"], time_s=results.detections["timestamp_s"],
-    )
+    if report.camera_mode == "static" and report.focal.source == "assumed":
+        _focal_from_people(results, joints, rows, report)
+    focal = report.focal
+    focal_per_frame = _real_focal(results, focal)
+    transl, feet = _feet_at(results, joints, rows, focal_per_frame, detection_R)
+    if focal.source == "assumed":
+        report.warnings.append("the focal length is the network's assumption (neither the "
+                               "camera's motion nor the people gave it): pass --fov DEG or "
+                               "--focal-px F for right depths and floor")
     centres = np.zeros((results.num_frames, 3))  # camera centres, metres, reference frame
     if path.centre is not None and results.num_detections:
         try:
