@@ -73,7 +73,7 @@ def scene_scores(world: SyntheticWorld, observation: Observation, results: RunRe
             walked = np.linalg.norm(np.diff(walker.joints_m[:, 0, [0, 2]], axis=0), axis=1).sum()
             relative.append(error[mine].mean() / walked)
     return {
-        "focal_pct": (results.focal_px_per_frame[0, 0] / camera.focal_px - 1) * 100,
+        "focal_pct": float((results.focal_px_per_frame[0, 0] / camera.focal_px - 1) * 100),
         "ate_yaw_cm": float(ate_yaw * 100), "ate_sim3_cm": float(ate_sim3 * 100),
         "scale_pct": float(scale_pct), "root_pct": float(np.mean(relative) * 100),
         "root_cm": errors["root_cm"], "gravity_deg": errors["normal_deg"],
