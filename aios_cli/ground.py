@@ -17,7 +17,7 @@ from aios_cli.shared_options import world_options
                    "it is kept, so grounding again starts from it).")
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="The video or image folder RESULTS came from (default: the source named in "
-                   "RESULTS, next to it); needed to see the camera turn.")
+                   "RESULTS, next to it); needed to see the camera move.")
 @click.option("--smplx-dir", type=click.Path(path_type=Path),
               help="Folder holding SMPLX_NEUTRAL.npz (default: $AIOS_HOME layout).")
 @world_options

@@ -35,8 +35,9 @@ _WORLD_OPTIONS = (
                  help="The camera's focal length in pixels (instead of --fov)."),
     # Checked by the world stage (one line, as every usage error), not by click.
     click.option("--camera", "camera_mode", default="auto", show_default=True,
-                 help=f"{' | '.join(CAMERA_CHOICES)}: rotating is estimated from the background; "
-                      "auto decides and says which."),
+                 help=f"{' | '.join(CAMERA_CHOICES)}: rotating turns on the spot, moving walks "
+                      "(rotation and translation from the background, focal and metric scale "
+                      "found); auto decides and says which."),
     click.option("--no-foot-lock", "no_foot_lock", is_flag=True,
                  help="Keep the raw motion: label foot contacts but do not plant the feet."),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 # --camera of the world stage: "auto" decides from the background and says which.
-CAMERA_CHOICES = ("static", "rotating", "auto")
+CAMERA_CHOICES = ("static", "rotating", "moving", "auto")
 # `aios export --format`; obj and ply write a folder of per-frame meshes.
 EXPORT_FORMATS = ("npz", "json", "bvh", "glb", "fbx", "obj", "ply")
 MESH_FORMATS = ("obj", "ply")

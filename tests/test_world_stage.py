@@ -55,12 +55,26 @@ def test_floor_camera_and_roots_match_the_truth_with_the_true_focal(scene, joint
     assert errors["floor_cm"] < 10.0
     assert errors["rotation_deg"] < 1.0
     assert errors["root_cm"] < 30.0
-    # The default assumption (a 4x too long focal length) is far worse, and says so.
     assumed, assumed_report = add_world_frame(observation.results, joints, WorldOptions(),
                                               list(frames))
-    assert assumed.world.focal_source == "assumed"
-    assert "assumed" in assumed_report.focal.describe()
-    assert world_errors(world, observation, assumed)["root_cm"] > 2 * errors["root_cm"]
+    if rotating:  # the turning camera gives its focal length: close to the true one
+        assert assumed.world.focal_source == "camera_motion"
+        assert abs(assumed.world.focal_px / world.camera.focal_px - 1) < 0.05
+        assert 0 < assumed.world.focal_uncertainty < 0.05
+        assert world_errors(world, observation, assumed)["root_cm"] < 30.0
+        return
+    # A static camera: the people's vanishing point and floor give the focal length, coarser.
+    assert assumed.world.focal_source == "people"
+    assert abs(assumed.world.focal_px / world.camera.focal_px - 1) < 0.3
+    assert 0 < assumed.world.focal_uncertainty < 0.5
+    assert "vanishing point" in assumed_report.focal.describe()
+    # Without the people's help the default assumption (a 4x too long focal length) is far
+    # worse, and says so.
+    one_line = replace(observation.results, detections={
+        key: value[:3] for key, value in observation.results.detections.items()})
+    _, lone_report = add_world_frame(one_line, joints, WorldOptions(), list(frames))
+    assert lone_report.focal.source == "assumed"
+    assert any("--fov" in warning for warning in lone_report.warnings)
 
 
 def test_world_fields_follow_the_stated_conventions(scene, joints):
@@ -102,8 +116,9 @@ def test_no_foot_near_the_floor_falls_back_to_the_camera_frame(model, joints):
     floating = replace(observation.results, detections=bobbing)
     grounded, report = add_world_frame(floating, joints, WorldOptions(camera="static"))
     assert grounded.world is None
-    assert len(report.warnings) == 1 and report.warnings[0].startswith("no floor found (")
-    assert report.warnings[0].endswith("results stay in the camera frame")
+    assert len(report.warnings) == 2 and report.warnings[1].startswith("no floor found (")
+    assert report.warnings[1].endswith("results stay in the camera frame")
+    assert report.warnings[0].startswith("the focal length is the network's assumption")
     np.testing.assert_array_equal(grounded.detections["transl_m"], bobbing["transl_m"])
 
 
@@ -135,7 +150,7 @@ def test_rotating_without_frames_is_a_clear_error(model, joints):
     ({"fov_deg": 200.0}, "--fov 200 is impossible"),
     ({"focal_px": -1.0}, "--focal-px -1 is impossible: give a focal length in pixels greater "
                          "than 0"),
-    ({"camera": "sideways"}, "--camera sideways is not one of static, rotating, auto"),
+    ({"camera": "sideways"}, "--camera sideways is not one of static, rotating, moving, auto"),
 ])
 def test_bad_camera_options_are_one_line(options, message):
     with pytest.raises(WorldOptionError) as caught:

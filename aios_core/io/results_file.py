@@ -57,8 +57,12 @@ world_camera_position_m          (F, 3) f32     p[k], metres
 world_global_orient              (D, 3) f32     SMPL-X root orientation in the world, axis-angle
 world_transl_m                   (D, 3) f32     SMPL-X ``transl`` in the world, metres
 world_up_axis                    () str         "y": y up, floor at y = 0
-world_camera_mode                () str         "static" | "rotating"
-world_focal_source               () str         "assumed" | "user" | "metadata"
+world_camera_mode                () str         "static" | "rotating" | "moving"
+world_focal_source               () str         "assumed" | "user" | "metadata" | "camera_motion"
+                                                | "people"
+world_focal_px                   () f64         the focal length used (first frame); optional
+world_focal_uncertainty          () f64         its relative one-sigma error (0 given, nan unknown);
+                                                optional (files before it: nan)
 ===============================  ============  ==============================================
 
 Foot block (optional: present after the foot stage, which runs after the world stage; see
@@ -118,6 +122,7 @@ _WORLD_ARRAYS = ("camera_to_world_R", "camera_position_m", "global_orient", "tra
 _WORLD_HEADER = ("up_axis", "camera_mode", "focal_source")
 _NETWORK_PREFIX = "network_"
 NETWORK_FOCAL_KEY = "focal_px_per_frame"  # the network block's per-frame key
+_WORLD_NUMBERS = ("focal_px", "focal_uncertainty")  # optional: older files lack them
 
 
 class ResultsFileError(AiosError, ValueError):
@@ -287,6 +292,7 @@ def _world_arrays(world: WorldFrame | None) -> dict[str, np.ndarray]:
         return {}
     arrays = {f"world_{name}": getattr(world, name) for name in _WORLD_ARRAYS}
     arrays.update({f"world_{name}": np.str_(getattr(world, name)) for name in _WORLD_HEADER})
+    arrays.update({f"world_{name}": np.float64(getattr(world, name)) for name in _WORLD_NUMBERS})
     return arrays
 
 
@@ -297,6 +303,8 @@ def _world_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> WorldFrame 
         return WorldFrame(
             **{name: arrays[f"world_{name}"] for name in _WORLD_ARRAYS},
             **{name: str(arrays[f"world_{name}"]) for name in _WORLD_HEADER},
+            **{name: float(arrays[f"world_{name}"]) for name in _WORLD_NUMBERS
+               if f"world_{name}" in arrays},
         )
     except KeyError as err:
         raise ResultsFileError(f"{path} has a world block without {err}") from None

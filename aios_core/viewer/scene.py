@@ -91,6 +91,14 @@ class ViewerScene:
             format="jpeg", wxyz=self.display.camera_wxyz(0),
             position=self.display.camera_position[0],
         )
+        path = np.asarray(self.display.camera_position, np.float32)  # (F, 3)
+        if self.display.has_floor and len(path) > 1 and np.ptp(path, axis=0).max() > 0.01:
+            # A camera that walks: its whole path, the frustum rides along it.
+            scene.add_line_segments(
+                "/camera_path", np.stack([path[:-1], path[1:]], axis=1),
+                np.full((len(path) - 1, 2, 3), 60, np.uint8),
+                thickness=FRUSTUM_THICKNESS_PX, thickness_units="screen",
+            )
         first = next((k for k in range(self.timeline.num_frames)
                       if len(self.timeline.rows(k))), 0)
         view = start_view(self.display, self.intrinsics, first, self._people_centre(first))

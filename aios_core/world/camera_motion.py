@@ -1,28 +1,30 @@
-"""The camera's rotation per frame from background image features (a camera turning on a tripod
-or in a hand that pans; not one that walks).
+"""The camera's rotation per frame from background feature tracks (a camera turning on a
+tripod or in a hand that pans), and whether it also translates.
 
-Per pair of consecutive frames: corners outside the people's boxes (OpenCV
-``goodFeaturesToTrack``) are followed into the next frame (pyramidal Lucas-Kanade), RANSAC on
-the homography drops the points that moved on their own, and the rotation that best maps the
+Per pair of consecutive frames: the tracks seen in both (``feature_tracks``), RANSAC on the
+homography drops the points that moved on their own, and the rotation that best maps the
 inliers' viewing rays onto each other (Kabsch) is the camera's turn. Pure rotation moves every
-background point by that one homography whatever its depth; a camera that translates leaves
-many points off the rotation (parallax), which is reported, never fatal.
+background point by one homography whatever its depth, for any focal length; a camera that
+translates leaves points off the homography between frames further apart (parallax), which is
+what ``--camera auto`` reads as a moving camera. Over a turn, the rays fit one rotation only
+with the right focal length: ``rotation_focal_px`` searches it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-MAX_WIDTH_PX = 640  # features are found on frames shrunk to at most this width
+from aios_core.world.feature_tracks import FeatureTracks
+
 MIN_TRACKED_POINTS = 12
 RANSAC_REPROJECTION_PX = 2.0
 ROTATION_INLIER_PX = 2.5
 STATIC_BELOW_DEG = 0.5  # --camera auto: a total turn below this is a static camera
-TRANSLATING_BELOW_FRACTION = 0.6  # fewer points than this on the rotation: it translates
-BOX_MARGIN = 0.1
+PARALLAX_GAP_FRAMES = 8  # homographies are checked between frames this far apart
+PARALLAX_PX = 2.0  # a point further than this off the homography shows parallax
+TRANSLATING_BELOW_FRACTION = 0.9  # fewer points than this on the homography: it translates
 
 
 @dataclass
@@ -30,6 +32,7 @@ class CameraMotion:
     camera_to_ref_R: np.ndarray  # (F, 3, 3): x_ref = R[k] @ x_cam_k (reference: first frame)
     rotation_inlier_fraction: float  # median over frame pairs
     unreliable_pairs: int  # pairs with too few background points (rotation taken as none)
+    homography_inlier_fraction: float = 1.0  # median over pairs PARALLAX_GAP_FRAMES apart
 
     @property
     def max_turn_deg(self) -> float:
@@ -39,25 +42,8 @@ class CameraMotion:
 
     @property
     def translates(self) -> bool:
-        return self.rotation_inlier_fraction < TRANSLATING_BELOW_FRACTION
-
-
-def _grey(rgb: np.ndarray, scale: float):
-    import cv2
-
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    if scale != 1.0:
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return grey
-
-
-def _background_mask(shape_hw, boxes_xyxy: np.ndarray, scale: float) -> np.ndarray:
-    mask = np.full(shape_hw, 255, np.uint8)
-    for x1, y1, x2, y2 in np.asarray(boxes_xyxy).reshape(-1, 4) * scale:
-        pad_x, pad_y = (x2 - x1) * BOX_MARGIN, (y2 - y1) * BOX_MARGIN
-        mask[max(0, int(y1 - pad_y)):max(0, int(y2 + pad_y) + 1),
-             max(0, int(x1 - pad_x)):max(0, int(x2 + pad_x) + 1)] = 0
-    return mask
+        """Background points off one homography between frames: parallax, the camera moves."""
+        return self.homography_inlier_fraction < TRANSLATING_BELOW_FRACTION
 
 
 def _rays(points_px: np.ndarray, focal_px: float, principal_px: np.ndarray) -> np.ndarray:
@@ -73,69 +59,135 @@ def kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return u @ fix @ vt
 
 
-def _pair_rotation(prev, cur, mask_prev, mask_cur, focal, principal):
-    """(R_cur<-prev, fraction of tracked points on it), or None with too few points."""
+def _homography_inliers(start: np.ndarray, end: np.ndarray, threshold_px: float
+                        ) -> np.ndarray | None:
     import cv2
 
-    corners = cv2.goodFeaturesToTrack(prev, maxCorners=400, qualityLevel=0.01, minDistance=7,
-                                      mask=mask_prev)
-    if corners is None or len(corners) < MIN_TRACKED_POINTS:
-        return None
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, corners, None, winSize=(21, 21),
-                                                maxLevel=3)
-    start, end = corners.reshape(-1, 2), moved.reshape(-1, 2)
-    inside = (end >= 0).all(1) & (end[:, 0] < cur.shape[1] - 1) & (end[:, 1] < cur.shape[0] - 1)
-    keep = (status.reshape(-1) == 1) & inside
-    end_pixels = np.clip(end, 0, None).astype(int)
-    keep &= mask_cur[np.minimum(end_pixels[:, 1], cur.shape[0] - 1),
-                     np.minimum(end_pixels[:, 0], cur.shape[1] - 1)] > 0
-    start, end = start[keep], end[keep]
     if len(start) < MIN_TRACKED_POINTS:
         return None
-    _, inliers = cv2.findHomography(start, end, cv2.RANSAC, RANSAC_REPROJECTION_PX)
+    _, inliers = cv2.findHomography(start, end, cv2.RANSAC, threshold_px)
     if inliers is None or inliers.sum() < MIN_TRACKED_POINTS:
         return None
-    inliers = inliers.reshape(-1).astype(bool)
-    rays_prev, rays_cur = _rays(start, focal, principal), _rays(end, focal, principal)
-    rotation = kabsch(rays_prev[inliers], rays_cur[inliers])
+    return inliers.reshape(-1).astype(bool)
+
+
+def _fit_rotation(rays_prev: np.ndarray, rays_cur: np.ndarray, focal: float,
+                  inlier_px: float, rotation: np.ndarray) -> tuple[np.ndarray, float]:
+    """(R_cur<-prev, fraction of the points on it) from (N, 3) unit rays and a first guess."""
     for _ in range(2):  # refit on the points the rotation itself explains
         residual_px = np.linalg.norm(rays_cur - rays_prev @ rotation.T, axis=1) * focal
-        on_rotation = residual_px < ROTATION_INLIER_PX
+        on_rotation = residual_px < inlier_px
         if on_rotation.sum() < MIN_TRACKED_POINTS:
             break
         rotation = kabsch(rays_prev[on_rotation], rays_cur[on_rotation])
     residual_px = np.linalg.norm(rays_cur - rays_prev @ rotation.T, axis=1) * focal
-    return rotation, float((residual_px < ROTATION_INLIER_PX).mean())
+    return rotation, float((residual_px < inlier_px).mean())
 
 
-def estimate_rotation(
-    frames_rgb: Iterable[np.ndarray],  # F frames (H, W, 3) uint8
-    boxes_per_frame: list[np.ndarray],  # F arrays (N, 4) of people's boxes, frame pixels
+def _pixel_scale(tracks: FeatureTracks, frame: int) -> float:
+    """Tracking-resolution pixels per frame pixel (thresholds are set at that resolution)."""
+    from aios_core.world.feature_tracks import MAX_WIDTH_PX
+
+    return min(1.0, MAX_WIDTH_PX / tracks.image_size_wh[frame][0])
+
+
+def rotation_from_tracks(
+    tracks: FeatureTracks,
     focal_px_per_frame: np.ndarray,  # (F,) focal length of each frame
     principal_point_px_per_frame: np.ndarray,  # (F, 2)
 ) -> CameraMotion:
     """Chain the frame-to-frame rotations into each frame's rotation from the first."""
     rotations = [np.eye(3)]
     fractions, unreliable = [], 0
-    prev = prev_mask = None
-    for k, rgb in enumerate(frames_rgb):
-        scale = min(1.0, MAX_WIDTH_PX / rgb.shape[1])
-        grey = _grey(rgb, scale)
-        mask = _background_mask(grey.shape, boxes_per_frame[k], scale)
-        if prev is not None:
-            pair = None if prev.shape != grey.shape else _pair_rotation(  # mixed image sizes
-                prev, grey, prev_mask, mask, focal_px_per_frame[k] * scale,
-                principal_point_px_per_frame[k] * scale)
-            if pair is None:
-                unreliable += 1
-                step = np.eye(3)
-            else:
-                step, fraction = pair
-                fractions.append(fraction)
-            # x_k = step @ x_(k-1); camera_to_ref: x_ref = R_k x_k = R_(k-1) step^T x_k
-            rotations.append(rotations[-1] @ step.T)
-        prev, prev_mask = grey, mask
-    if len(rotations) != len(boxes_per_frame):
-        raise ValueError(f"{len(rotations)} frames decoded for {len(boxes_per_frame)} processed")
+    for k in range(1, tracks.num_frames):
+        scale = _pixel_scale(tracks, k)
+        start, end = tracks.common(k - 1, k)
+        inliers = _homography_inliers(start * scale, end * scale, RANSAC_REPROJECTION_PX)
+        if inliers is None or tracks.image_size_wh[k] != tracks.image_size_wh[k - 1]:
+            unreliable += 1
+            step = np.eye(3)
+        else:
+            focal, principal = focal_px_per_frame[k], principal_point_px_per_frame[k]
+            rays_prev, rays_cur = _rays(start, focal, principal), _rays(end, focal, principal)
+            step, fraction = _fit_rotation(rays_prev, rays_cur, focal * scale,
+                                           ROTATION_INLIER_PX,
+                                           kabsch(rays_prev[inliers], rays_cur[inliers]))
+            fractions.append(fraction)
+        # x_k = step @ x_(k-1); camera_to_ref: x_ref = R_k x_k = R_(k-1) step^T x_k
+        rotations.append(rotations[-1] @ step.T)
     fraction = float(np.median(fractions)) if fractions else 1.0
-    return CameraMotion(np.stack(rotations), fraction, unreliable)
+    return CameraMotion(np.stack(rotations), fraction, unreliable,
+                        homography_inlier_fraction(tracks))
+
+
+def gap_pairs(tracks: FeatureTracks, gap: int = PARALLAX_GAP_FRAMES) -> list[tuple[int, int]]:
+    """Frame pairs ``gap`` apart (or first and last when the clip is shorter)."""
+    last = tracks.num_frames - 1
+    if last < 1:
+        return []
+    gap = min(gap, last)
+    return [(k, k + gap) for k in range(0, last - gap + 1, max(1, gap // 2))]
+
+
+def homography_inlier_fraction(tracks: FeatureTracks) -> float:
+    """Median over ``gap_pairs`` of the share of shared tracks on one homography."""
+    fractions = []
+    for a, b in gap_pairs(tracks):
+        scale = _pixel_scale(tracks, b)
+        start, end = tracks.common(a, b)
+        inliers = _homography_inliers(start * scale, end * scale, PARALLAX_PX)
+        if inliers is not None:
+            fractions.append(float(inliers.mean()))
+    return float(np.median(fractions)) if fractions else 1.0
+
+
+def rotation_focal_px(tracks: FeatureTracks, principal_px: np.ndarray, width_px: float
+                      ) -> tuple[float, float] | None:
+    """(focal length, its relative uncertainty) that lets one rotation explain each pair of
+    ``gap_pairs`` best (a turning camera's self-calibration); None when the camera turns too
+    little for the rays to tell focal lengths apart."""
+    from scipy.optimize import minimize_scalar
+
+    pairs = []
+    for a, b in gap_pairs(tracks):
+        start, end = tracks.common(a, b)
+        inliers = _homography_inliers(start, end, RANSAC_REPROJECTION_PX / _pixel_scale(tracks, b))
+        if inliers is not None:
+            pairs.append((start[inliers], end[inliers]))
+    if not pairs:
+        return None
+
+    def cost(log_focal: float) -> float:
+        focal = float(np.exp(log_focal))
+        total = 0.0
+        for start, end in pairs:
+            rays_a, rays_b = _rays(start, focal, principal_px), _rays(end, focal, principal_px)
+            rotation = kabsch(rays_a, rays_b)
+            total += float(np.mean(np.linalg.norm(rays_b - rays_a @ rotation.T, axis=1) ** 2)
+                           * focal ** 2)
+        return total / len(pairs)
+
+    bounds = np.log([0.25 * width_px, 4.0 * width_px])
+    best = minimize_scalar(cost, bounds=bounds, method="bounded", options={"xatol": 1e-4})
+    grid = np.linspace(*bounds, 25)
+    costs = np.array([cost(x) for x in grid])
+    if costs.max() < 4.0 * max(best.fun, 1e-6) or not np.isfinite(best.fun):
+        return None  # too flat: the camera hardly turns
+    # Curvature of the cost at its minimum -> a one-sigma relative focal error.
+    step = 0.02
+    curvature = (cost(best.x + step) + cost(best.x - step) - 2 * best.fun) / step ** 2
+    sigma = float(np.sqrt(2 * best.fun / max(curvature, 1e-12) / max(len(pairs), 1)))
+    return float(np.exp(best.x)), sigma
+
+
+def estimate_rotation(
+    frames_rgb,  # F frames (H, W, 3) uint8
+    boxes_per_frame: list[np.ndarray],  # F arrays (N, 4) of people's boxes, frame pixels
+    focal_px_per_frame: np.ndarray,  # (F,) focal length of each frame
+    principal_point_px_per_frame: np.ndarray,  # (F, 2)
+) -> CameraMotion:
+    """``rotation_from_tracks`` on the background tracks of ``frames_rgb``."""
+    from aios_core.world.feature_tracks import track_background
+
+    return rotation_from_tracks(track_background(frames_rgb, boxes_per_frame),
+                                focal_px_per_frame, principal_point_px_per_frame)

@@ -19,8 +19,8 @@ import numpy as np
 from aios_core.io.arrays import float32_array
 
 UP_AXIS = "y"
-CAMERA_MODES = ("static", "rotating")
-FOCAL_SOURCES = ("assumed", "user", "metadata")
+CAMERA_MODES = ("static", "rotating", "moving")
+FOCAL_SOURCES = ("assumed", "user", "metadata", "camera_motion", "people")
 
 
 @dataclass
@@ -29,9 +29,11 @@ class WorldFrame:
     camera_position_m: np.ndarray  # (F, 3) float32
     global_orient: np.ndarray  # (D, 3) float32 axis-angle, world frame
     transl_m: np.ndarray  # (D, 3) float32, world frame
-    camera_mode: str  # "static" | "rotating"
-    focal_source: str  # "assumed" | "user" | "metadata"
+    camera_mode: str  # "static" | "rotating" | "moving"
+    focal_source: str  # "assumed" | "user" | "metadata" | "camera_motion" | "people"
     up_axis: str = UP_AXIS
+    focal_px: float = float("nan")  # of the first frame; nan in files written before it
+    focal_uncertainty: float = float("nan")  # relative one-sigma; 0 when given, nan unknown
 
     def __post_init__(self) -> None:
         frames = len(self.camera_to_world_R)
@@ -49,6 +51,7 @@ class WorldFrame:
                              f"got {self.focal_source!r}")
         if self.up_axis != UP_AXIS:
             raise ValueError(f"up_axis must be {UP_AXIS!r}, got {self.up_axis!r}")
+        self.focal_px, self.focal_uncertainty = float(self.focal_px), float(self.focal_uncertainty)
 
     @property
     def num_frames(self) -> int:
@@ -59,4 +62,5 @@ class WorldFrame:
         return WorldFrame(
             self.camera_to_world_R, self.camera_position_m, self.global_orient[mask],
             self.transl_m[mask], self.camera_mode, self.focal_source, self.up_axis,
+            self.focal_px, self.focal_uncertainty,
         )

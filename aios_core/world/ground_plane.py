@@ -135,8 +135,12 @@ def fit_floor(
                       float(np.sqrt(np.mean(residual**2))))
 
 
-def body_distance_scale(plane: FloorPlane, points: np.ndarray, pelvis: np.ndarray) -> np.ndarray:
-    """(N,) factor on each body's distance along its pelvis ray that puts its sole point
-    (N, 3) on the floor: s with up . (s * pelvis + (point - pelvis)) + height = 0."""
+def body_distance_scale(plane: FloorPlane, points: np.ndarray, pelvis: np.ndarray,
+                        camera_m: np.ndarray | None = None) -> np.ndarray:
+    """(N,) factor on each body's distance along its pelvis ray (from its camera centre
+    ``camera_m`` (N, 3), the origin if None) that puts its sole point (N, 3) on the floor:
+    s with up . (c + s * (pelvis - c) + (point - pelvis)) + height = 0."""
+    camera_m = np.zeros(3) if camera_m is None else camera_m
     with np.errstate(divide="ignore", invalid="ignore"):
-        return -(plane.height_m + (points - pelvis) @ plane.up) / (pelvis @ plane.up)
+        return -(plane.height_m + camera_m @ plane.up + (points - pelvis) @ plane.up) / (
+            (pelvis - camera_m) @ plane.up)

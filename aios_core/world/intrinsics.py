@@ -1,4 +1,5 @@
-"""The real camera's focal length: from the user, from the file's metadata, or assumed.
+"""The real camera's focal length: from the user, from the file's metadata, found from the
+camera's motion (``camera_motion``: see ``aios_core.world.stage``), or assumed.
 
 ``--fov DEG`` is the horizontal field of view of the frames as decoded, ``--focal-px F`` the
 focal length in pixels (square pixels, principal point at the image centre). Without either,
@@ -23,10 +24,12 @@ _FOCAL_35MM_KEY = re.compile(r"focal.?length.?(in.?)?35", re.IGNORECASE)
 class FocalChoice:
     """How the focal length of every frame is obtained."""
 
-    source: str  # "user" | "metadata" | "assumed"
+    source: str  # "user" | "metadata" | "camera_motion" | "people" | "assumed"
     fov_deg: float | None = None  # horizontal field of view
     focal_px: float | None = None  # at the frame size it was given for (``reference_width``)
     focal_35mm: float | None = None  # 35 mm-equivalent focal length, mm (metadata)
+    uncertainty: float = float("nan")  # relative one-sigma (0: given; nan: unknown)
+    how: str = ""  # camera_motion, people: what found it
 
     def focal_for(self, width_px: int, height_px: int) -> float | None:
         """Focal length in pixels for a frame of this size; None: keep the assumption."""
@@ -41,6 +44,9 @@ class FocalChoice:
     def describe(self) -> str:
         if self.fov_deg is not None:
             return f"horizontal field of view {self.fov_deg:g} deg (--fov)"
+        if self.source in ("camera_motion", "people"):
+            return (f"focal length {self.focal_px:.1f} px (+-{self.uncertainty:.1%}) found by "
+                    f"{self.how}")
         if self.focal_px is not None:
             return f"focal length {self.focal_px:g} px (--focal-px)"
         if self.focal_35mm is not None:
@@ -73,9 +79,9 @@ def choose_focal(
     """The user's value if given (checked), else the input's metadata, else the assumption."""
     check_camera_options(fov_deg, focal_px)
     if fov_deg is not None:
-        return FocalChoice("user", fov_deg=float(fov_deg))
+        return FocalChoice("user", fov_deg=float(fov_deg), uncertainty=0.0)
     if focal_px is not None:
-        return FocalChoice("user", focal_px=float(focal_px))
+        return FocalChoice("user", focal_px=float(focal_px), uncertainty=0.0)
     focal_35mm = metadata_focal_35mm(input_path) if input_path is not None else None
     if focal_35mm:
         return FocalChoice("metadata", focal_35mm=focal_35mm)

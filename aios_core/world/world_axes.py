@@ -28,14 +28,16 @@ def reference_to_world(plane: FloorPlane, first_contact_m: np.ndarray) -> tuple[
 
 
 def camera_poses(
-    ref_to_world_R: np.ndarray, origin_m: np.ndarray, camera_to_ref_R: np.ndarray
+    ref_to_world_R: np.ndarray, origin_m: np.ndarray, camera_to_ref_R: np.ndarray,
+    camera_centre_ref_m: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: camera_to_world_R (F, 3, 3) and camera_position_m (F, 3).
 
     ``camera_to_ref_R`` (F, 3, 3) rotates each frame's camera axes into the reference camera's;
-    the camera rotates about its centre, which is the reference frame's origin."""
+    ``camera_centre_ref_m`` (F, 3) is each camera's centre in the reference frame (zeros for a
+    camera that only turns)."""
     to_world = ref_to_world_R @ camera_to_ref_R  # (F, 3, 3)
-    position = np.tile(-ref_to_world_R @ origin_m, (len(camera_to_ref_R), 1))
+    position = (camera_centre_ref_m - origin_m) @ ref_to_world_R.T
     return to_world, position
 
 
