@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
+from aios_core.body.camera import project_points
 from aios_core.world.bundle_adjustment import BundleProblem, adjust
 from aios_core.world.feature_tracks import MAX_WIDTH_PX, FeatureTracks
 
@@ -75,7 +76,7 @@ def _project(points: np.ndarray, rvec: np.ndarray, tvec: np.ndarray, focal: floa
              principal: np.ndarray) -> np.ndarray:
     """(N, 2) pixels of (N, 3) reference points in cameras (N,) of world-to-camera poses."""
     cam = Rotation.from_rotvec(rvec).apply(points) + tvec
-    return cam[:, :2] / cam[:, 2:3] * focal + principal
+    return project_points(cam, focal, principal)
 
 
 def _triangulate(pose_a, pose_b, pix_a, pix_b, focal, principal):
@@ -94,7 +95,7 @@ def _triangulate(pose_a, pose_b, pix_a, pix_b, focal, principal):
         cam = points @ pose[:, :3].T + pose[:, 3]
         good &= cam[:, 2] > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            reprojected = cam[:, :2] / cam[:, 2:3] * focal + principal
+            reprojected = project_points(cam, focal, principal)
         good &= np.linalg.norm(reprojected - pix, axis=1) < INLIER_PX * 2
         centres.append(-pose[:, :3].T @ pose[:, 3])
     rays_a, rays_b = points - centres[0], points - centres[1]
