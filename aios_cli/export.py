@@ -48,7 +48,7 @@ def export(results_path: Path, file_format, out_path, track_ids, fps, smplx_dir,
     from aios_core.assets import AssetNotFoundError
     from aios_core.export import ExportError, ExportOptions, export_file
     from aios_core.export.exporter import resolve_format
-    from aios_core.io.results_file import ResultsFileError
+    from aios_core.results.results_file import ResultsFileError
 
     usage_errors = (ResultsFileError, AssetNotFoundError, ExportError)
     with reported_errors("export", usage_errors, "files already written are complete"):

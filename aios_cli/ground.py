@@ -28,8 +28,8 @@ def ground(results_path: Path, out_path, input_path, smplx_dir, fov_deg, focal_p
     from aios_core.body.embedded_smplx import EmbeddedSMPLX
     from aios_core.body.meshes import MeshMaker
     from aios_core.io.output_paths import OutputPathError, check_writable_file
-    from aios_core.io.results_file import ResultsFileError, load_results, save_results
     from aios_core.pipeline.grounding import GroundingOptions, ground_people
+    from aios_core.results.results_file import ResultsFileError, load_results, save_results
     from aios_core.video import VideoInputError
     from aios_core.world.stage import WorldOptions
 

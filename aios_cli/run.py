@@ -44,7 +44,6 @@ def run(input_path: Path, results_path, render_path, checkpoint, smplx_dir, devi
     from aios_core.assets import AssetNotFoundError, resolve_checkpoint
     from aios_core.device import choose_device
     from aios_core.inference.predictor import NetworkPredictor, load_network
-    from aios_core.io.results_file import ResultsFileError
     from aios_core.model.checkpoint import CheckpointFormatError, CheckpointMismatchError
     from aios_core.pipeline.batch_size import default_batch_size
     from aios_core.pipeline.run import (
@@ -60,6 +59,7 @@ def run(input_path: Path, results_path, render_path, checkpoint, smplx_dir, devi
     )
     from aios_core.rendering.gl_backend import RendererUnavailableError
     from aios_core.rendering.gl_context import import_pyrender
+    from aios_core.results.results_file import ResultsFileError
     from aios_core.video import VideoInputError, VideoOutputError
     from aios_core.world.stage import WorldOptions
 

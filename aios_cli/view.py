@@ -28,7 +28,7 @@ def view(results_path: Path, video_path, host, port, smplx_dir) -> None:
 def view_results(results_path: Path, video_path: Path | None, smplx_dir: Path | None,
                  host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the viewer on a results file with the user's SMPL-X model until Ctrl-C."""
-    from aios_core.io.results_file import load_results
+    from aios_core.results.results_file import load_results
     from aios_core.viewer.server import ViewerOptions, body_meshes, check_host, serve_viewer
 
     with reported_errors("view", _usage_errors(), "the viewer stopped"):
@@ -40,7 +40,7 @@ def view_results(results_path: Path, video_path: Path | None, smplx_dir: Path | 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
     from aios_core.assets import AssetNotFoundError
-    from aios_core.io.results_file import ResultsFileError
+    from aios_core.results.results_file import ResultsFileError
     from aios_core.video import VideoInputError
 
     return (ResultsFileError, AssetNotFoundError, VideoInputError)

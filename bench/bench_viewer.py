@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aios_core.io.results_file import save_results
+from aios_core.results.results_file import save_results
 from aios_core.viewer.server import RunningViewer, ViewerOptions, body_meshes
 from tests.synthetic_smplx import write_synthetic_smplx
 from tests.viewer_results import FPS, walking_people

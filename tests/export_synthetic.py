@@ -8,7 +8,7 @@ import numpy as np
 import smplx
 import torch
 
-from aios_core.io.results_file import PER_DETECTION_SHAPES, RunResults
+from aios_core.results.results_file import PER_DETECTION_SHAPES, RunResults
 
 FPS = 25.0
 # track id -> frames where it is detected (track 7 misses frame 3).

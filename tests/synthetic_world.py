@@ -37,8 +37,8 @@ from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.keypoints import SMPLX_JOINT_NAMES
 from aios_core.inference.results import ImageResult
-from aios_core.io.results_file import PER_DETECTION_SHAPES, RunResults
 from aios_core.person import PERSON_FIELDS
+from aios_core.results.results_file import PER_DETECTION_SHAPES, RunResults
 from tests.synthetic_smplx import tpose_joints, write_synthetic_smplx
 
 # Extra-joint rows of the body model's 144 joints (55 skeleton + 5 face, then the feet).

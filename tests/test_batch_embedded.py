@@ -142,7 +142,7 @@ def test_sigterm_stops_the_batch_with_143_and_nothing_half_written(tmp_path, che
 
 def test_render_and_exports_are_written_next_to_the_results(tmp_path, checkpoint,
                                                             smplx_model_dir):
-    from aios_core.io.results_file import load_results
+    from aios_core.results.results_file import load_results
     from aios_core.video import MediaReader
 
     clips = write_clip_tree(tmp_path / "clips", {"take/one.mp4": 2})

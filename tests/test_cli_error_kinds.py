@@ -13,9 +13,9 @@ import aios_core.data.errors
 import aios_core.evaluation.benchmarks
 import aios_core.evaluation.prediction_cache
 import aios_core.export.motion
-import aios_core.io.results_file
 import aios_core.model.checkpoint
 import aios_core.pipeline.run
+import aios_core.results.results_file
 import aios_core.training.checkpointing
 import aios_core.training.run_config
 import aios_core.video.errors
@@ -25,7 +25,7 @@ from aios_core.precision import PrecisionError
 from tests.synthetic_media import write_video
 
 USER_ERRORS = {
-    aios_core.io.results_file: ["ResultsFileError"],
+    aios_core.results.results_file: ["ResultsFileError"],
     aios_core.video.errors: ["VideoInputError", "VideoOutputError"],
     aios_core.pipeline.run: ["RunOutputError"],
     aios_core.export.motion: ["ExportError"],

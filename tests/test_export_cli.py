@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from aios_cli.main import cli
-from aios_core.io.results_file import save_results
+from aios_core.results.results_file import save_results
 from tests.export_synthetic import make_results
 
 

@@ -16,7 +16,7 @@ from aios_cli.main import cli
 from aios_core.body import SmplxModel
 from aios_core.body.keypoints import SMPLX_JOINT_NAMES, SMPLX_PARENTS
 from aios_core.export import ExportError, ExportOptions, export_results
-from aios_core.io.results_file import save_results
+from aios_core.results.results_file import save_results
 from tests.export_synthetic import make_results
 from tests.gltf_validator import issue_codes, validate_glb
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from aios_cli.main import cli
-from aios_core.io.results_file import NETWORK_FOCAL_KEY, load_results, save_results
+from aios_core.results.results_file import NETWORK_FOCAL_KEY, load_results, save_results
 from tests.synthetic_world import load_world_body_model, make_world, observe
 
 

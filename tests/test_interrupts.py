@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from aios_core.io.results_file import load_results
 from aios_core.pipeline.run import partial_path
+from aios_core.results.results_file import load_results
 from tests.synthetic_media import write_video
 from tests.tiny_cli import (
     ENV_DELAY,

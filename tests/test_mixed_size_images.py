@@ -7,9 +7,9 @@ import pytest
 
 from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.meshes import MeshMaker
-from aios_core.io.results_file import load_results
 from aios_core.pipeline.render_pass import letterbox
 from aios_core.pipeline.run import RunOptions, run_pipeline
+from aios_core.results.results_file import load_results
 from aios_core.video import MediaReader
 from aios_core.world.stage import WorldOptions
 from tests.fake_predictor import CrossingPeople

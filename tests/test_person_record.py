@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 
 from aios_core.inference.results import ImageResult, PersonResult
-from aios_core.io.results_file import PER_DETECTION_SHAPES
 from aios_core.person import PERSON_FIELDS, SMPLX_FIELDS
+from aios_core.results.results_file import PER_DETECTION_SHAPES
 from tests.fake_predictor import CrossingPeople
 
 # The results file's per-detection keys and shapes (schema 1) as they are on disk.

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from aios_core.io.results_file import (
+from aios_core.results.results_file import (
     PER_DETECTION_SHAPES,
     ResultsFileError,
     RunResults,

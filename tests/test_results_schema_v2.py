@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from aios_core.io.results_file import (
+from aios_core.results.results_file import (
     PER_FRAME_SHAPES,
     ResultsFileError,
     RunResults,
     load_results,
     save_results,
 )
-from aios_core.world.frame import WorldFrame
+from aios_core.results.world_frame import WorldFrame
 from tests.test_results_file import make_results
 
 

@@ -3,8 +3,8 @@ import pytest
 
 from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.meshes import MeshMaker
-from aios_core.io.results_file import PER_DETECTION_SHAPES, load_results
 from aios_core.pipeline.run import RunOptions, RunOutputError, partial_path, run_pipeline
+from aios_core.results.results_file import PER_DETECTION_SHAPES, load_results
 from aios_core.video import MediaReader, VideoInputError
 from tests.fake_predictor import CrossingPeople
 from tests.synthetic_media import HEIGHT, WIDTH, decode_audio_samples, write_video

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from aios_core.io.results_file import load_results
 from aios_core.pipeline.run import RunOptions, partial_path, run_pipeline
+from aios_core.results.results_file import load_results
 from tests.fake_predictor import CrossingPeople
 from tests.synthetic_media import HEIGHT, WIDTH, write_video
 from tests.tiny_cli import ENV_MARKER, ENV_PREDICTOR, command, environment

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from aios_cli.main import cli
 from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.meshes import MeshMaker
-from aios_core.io.results_file import save_results
+from aios_core.results.results_file import save_results
+from aios_core.results.world_frame import WorldFrame
 from aios_core.viewer.display_frame import DisplayFrame, Intrinsics, boxes_cam, keypoints_cam
 from aios_core.viewer.mesh_cache import ChunkedMeshes
 from aios_core.viewer.timeline import Timeline
 from aios_core.viewer.video_frames import VideoFrames
-from aios_core.world.frame import WorldFrame
 from tests.fake_predictor import CrossingPeople
 from tests.synthetic_media import frame_image, write_video
 from tests.viewer_results import walking_people

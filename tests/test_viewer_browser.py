@@ -26,8 +26,8 @@ import pytest
 import torch
 
 from aios_core.body.smplx_model import SmplxModel
-from aios_core.io.results_file import save_results
 from aios_core.rendering.overlay import track_colour
+from aios_core.results.results_file import save_results
 from aios_core.viewer.display_frame import START_VIEW_OFFSET_M
 from tests.viewer_results import walking_people
 

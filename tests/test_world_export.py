@@ -19,7 +19,7 @@ from aios_core.feet.stage import (
     add_foot_stage,
     track_legs,
 )
-from aios_core.io.results_file import load_results, save_results
+from aios_core.results.results_file import load_results, save_results
 from tests.export_synthetic import make_results
 from tests.gltf_reading import accessor_array, animation_keys, posed_skin
 from tests.gltf_validator import issue_codes, validate_glb

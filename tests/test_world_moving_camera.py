@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aios_core.io.results_file import load_results, save_results
+from aios_core.results.results_file import load_results, save_results
 from aios_core.world.body_points import SkeletonPoints
 from aios_core.world.camera_trajectory import TrajectoryFailed, estimate_trajectory
 from aios_core.world.errors import WorldInputError

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from aios_cli.main import cli
 from aios_core.body.embedded_smplx import EmbeddedSMPLX
 from aios_core.body.meshes import MeshMaker
-from aios_core.io.results_file import load_results, save_results
 from aios_core.pipeline.run import RunOptions, run_pipeline
+from aios_core.results.results_file import load_results, save_results
 from aios_core.video import MediaReader, VideoWriter
 from aios_core.world.body_points import SkeletonPoints
 from aios_core.world.stage import WorldOptions

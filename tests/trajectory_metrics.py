@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aios_core.io.results_file import RunResults
+from aios_core.results.results_file import RunResults
 from tests.synthetic_world import Observation, SyntheticWorld, world_errors
 
 

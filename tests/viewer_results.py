@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aios_core.io.results_file import PER_DETECTION_SHAPES, RunResults
+from aios_core.results.results_file import PER_DETECTION_SHAPES, RunResults
 
 FPS = 25.0
 IMAGE_SIZE_WH = (640, 360)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from aios_core.io.results_file import PER_DETECTION_SHAPES, RunResults
-from aios_core.world.frame import WorldFrame
+from aios_core.results.results_file import PER_DETECTION_SHAPES, RunResults
+from aios_core.results.world_frame import WorldFrame
 from tests.synthetic_world import load_world_body_model, make_world, write_world_smplx
 
 

@@ -91,7 +91,7 @@ class ClipProcessor:
         from aios_core.body.smplx_model import SmplxModel
         from aios_core.export import ExportOptions
         from aios_core.export.exporter import export_results
-        from aios_core.io.results_file import load_results
+        from aios_core.results.results_file import load_results
 
         if self._export_body is None:
             self._export_body = SmplxModel(self.settings.smplx_dir)

@@ -24,7 +24,7 @@ from aios_core.export.npz_motion import write_motion_npz
 from aios_core.export.rest_shape import RestShape
 from aios_core.export.skeleton_names import joint_names
 from aios_core.io.output_paths import check_writable_file, check_writable_folder, refuse_collisions
-from aios_core.io.results_file import RunResults, load_results
+from aios_core.results.results_file import RunResults, load_results
 
 FORMATS = EXPORT_FORMATS
 # Formats written as one file (per person); obj/ply write a folder of meshes instead.

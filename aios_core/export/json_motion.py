@@ -78,7 +78,7 @@ MOTION_JSON_SCHEMA: dict = {
             "description": "y_up: x right, y up, z towards the viewer, camera at the origin "
                            "looking down -z; camera: OpenCV (x right, y down, z forward); "
                            "world: the floor at y = 0, y up, the camera moving "
-                           "(aios_core.world.frame); world_z_up: the world turned z up",
+                           "(aios_core.results.world_frame); world_z_up: the world turned z up",
         },
         "body_model": {
             "type": "object",

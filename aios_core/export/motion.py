@@ -17,9 +17,9 @@
   stand upright, as glTF, BVH importers and the Blender add-on's "SMPL-X" format expect.
   ``"camera"`` keeps the results' OpenCV camera frame (x right, y down, z forward).
   ``"world"`` is the results' world frame (``aios ground`` / the world stage: y up, the floor
-  at y = 0, metres; see ``aios_core.world.frame``), with the foot-locked motion when the foot
-  stage locked it, and the camera moving in it (``Motion.camera``); ``"world_z_up"`` is the
-  same turned to z up (x, y, z) -> (x, -z, y), the AMASS convention.
+  at y = 0, metres; see ``aios_core.results.world_frame``), with the foot-locked motion when
+  the foot stage locked it, and the camera moving in it (``Motion.camera``); ``"world_z_up"``
+  is the same turned to z up (x, y, z) -> (x, -z, y), the AMASS convention.
 * Time grid: without ``fps`` every frame index from the track's first to its last detection;
   with ``fps`` the times k / fps (k integer) within the track's span. Values between
   detections (gaps in a track, or a new frame rate) are interpolated: rotations by slerp,
@@ -36,7 +36,7 @@ from scipy.spatial.transform import Rotation
 
 from aios_core.errors import AiosError
 from aios_core.export.rest_shape import RestShape
-from aios_core.io.results_file import RunResults
+from aios_core.results.results_file import RunResults
 
 CoordinateFrame = Literal["y_up", "camera", "world", "world_z_up"]
 WORLD_FRAMES = ("world", "world_z_up")

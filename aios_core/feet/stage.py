@@ -13,9 +13,9 @@ from aios_core.export.rest_shape import RestShape
 from aios_core.feet.contact import ContactConfig, detect_contacts, path_noise_m
 from aios_core.feet.leg_chain import leg_rotations, pose_legs
 from aios_core.feet.lock import FootLockConfig, lock_feet
-from aios_core.feet.motion import FootMotion
 from aios_core.feet.rig import FootRig, foot_rig
-from aios_core.io.results_file import RunResults
+from aios_core.results.foot_motion import FootMotion
+from aios_core.results.results_file import RunResults
 
 
 class NoWorldFrameError(AiosError):
@@ -68,7 +68,7 @@ def track_legs(results: RunResults, shape: RestShape, track_id: int,
 
 def add_foot_stage(results: RunResults, shape: RestShape,
                    options: FootStageOptions = FootStageOptions()) -> RunResults:
-    """``results`` with a ``feet`` block (see ``aios_core.feet.motion``)."""
+    """``results`` with a ``feet`` block (see ``aios_core.results.foot_motion``)."""
     world = results.world
     if world is None:
         raise NoWorldFrameError(f"foot contact needs a world frame, and the results of "

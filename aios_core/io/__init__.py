@@ -1,1 +1,1 @@
-"""Files aios writes and reads: the results of a run."""
+"""Leaf file utilities: atomic writes, output-path checks, file kinds, typed arrays."""

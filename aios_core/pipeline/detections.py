@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.inference.results import ImageResult
-from aios_core.io.results_file import (
+from aios_core.person import PERSON_FIELDS
+from aios_core.results.results_file import (
     PER_DETECTION_SHAPES,
     PER_FRAME_SHAPES,
     ResultsFileError,
@@ -16,7 +17,6 @@ from aios_core.io.results_file import (
     load_results,
     save_results,
 )
-from aios_core.person import PERSON_FIELDS
 
 UNTRACKED = -1
 

@@ -9,7 +9,7 @@ import torch
 
 from aios_core.export.rest_shape import RestShape
 from aios_core.feet.stage import FootStageOptions, add_foot_stage
-from aios_core.io.results_file import RunResults
+from aios_core.results.results_file import RunResults
 
 
 def foot_pass(results: RunResults, body_model: torch.nn.Module, lock: bool = True) -> RunResults:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.body.meshes import MeshMaker
-from aios_core.io.results_file import RunResults
 from aios_core.rendering.floor_grid import FloorGrid, draw_floor_grid
 from aios_core.rendering.overlay import MeshOverlayRenderer
+from aios_core.results.results_file import RunResults
 from aios_core.video import MediaReader, PrefetchingDecoder, VideoInputError, VideoWriter
 
 

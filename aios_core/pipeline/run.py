@@ -23,7 +23,6 @@ from aios_core.body.meshes import MeshMaker
 from aios_core.inference.results import ImageResult
 from aios_core.io.atomic import atomic_write_text
 from aios_core.io.output_paths import OutputPathError, check_writable_file, refuse_collisions
-from aios_core.io.results_file import ResultsFileError, RunResults, load_results, save_results
 from aios_core.pipeline.detections import DetectionLog
 from aios_core.pipeline.grounding import DEFAULT_SMOOTH_STRENGTH, GroundingOptions, ground_people
 from aios_core.pipeline.render_pass import render_overlay
@@ -36,6 +35,7 @@ from aios_core.pipeline.run_record import (
 )
 from aios_core.pipeline.tracking_pass import track_and_smooth
 from aios_core.pipeline.world_pass import smooth_in_world
+from aios_core.results.results_file import ResultsFileError, RunResults, load_results, save_results
 from aios_core.tracking import TrackerConfig
 from aios_core.video import MediaInfo, MediaReader, PrefetchingDecoder, VideoInputError
 from aios_core.video.writer import check_video_output_path

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aios_core.errors import AiosError
-from aios_core.io.results_file import ResultsFileError, load_results
+from aios_core.results.results_file import ResultsFileError, load_results
 
 if TYPE_CHECKING:
     from aios_core.pipeline.run import RunOptions

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from aios_core.io.results_file import RunResults
 from aios_core.person import COEFFICIENT_FIELDS, KEYPOINT_FIELDS, ROTATION_FIELDS, fields_of_kind
+from aios_core.results.results_file import RunResults
 from aios_core.tracking import MultiPersonSmoother, PersonTracker, SmoothingConfig, TrackerConfig
 
 

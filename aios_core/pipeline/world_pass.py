@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.body.meshes import MeshMaker
-from aios_core.io.results_file import RunResults
 from aios_core.pipeline.tracking_pass import smooth_tracks
+from aios_core.results.results_file import RunResults
 from aios_core.video import MediaReader
 from aios_core.world.body_points import SkeletonPoints
 from aios_core.world.stage import WorldOptions, WorldReport, add_world_frame

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aios_core.io.results_file import RunResults
+from aios_core.results.results_file import RunResults
 
 _BOX_CORNERS = np.array([[0, 1], [2, 1], [2, 3], [0, 3]])  # (x, y) indices into xyxy
 _BOX_EDGES = np.array([[0, 1], [1, 2], [2, 3], [3, 0]])

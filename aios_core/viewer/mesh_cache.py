@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aios_core.body.meshes import MeshMaker
-from aios_core.io.results_file import RunResults
+from aios_core.results.results_file import RunResults
 from aios_core.viewer.timeline import Timeline
 
 DEFAULT_CHUNK_FRAMES = 16

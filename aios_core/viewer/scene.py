@@ -13,8 +13,8 @@ import time
 import numpy as np
 import viser
 
-from aios_core.io.results_file import RunResults
 from aios_core.rendering.overlay import track_colour
+from aios_core.results.results_file import RunResults
 from aios_core.viewer.display_frame import (
     DisplayFrame,
     Intrinsics,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aios_core.body.meshes import MeshMaker
 from aios_core.errors import AiosError
-from aios_core.io.results_file import RunResults, load_results
+from aios_core.results.results_file import RunResults, load_results
 from aios_core.viewer.defaults import DEFAULT_HOST, DEFAULT_PORT
 from aios_core.viewer.mesh_cache import ChunkedMeshes
 from aios_core.viewer.timeline import Timeline

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aios_core.io.results_file import RunResults
+from aios_core.results.results_file import RunResults
 
 
 @dataclass(frozen=True)

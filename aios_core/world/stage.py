@@ -7,7 +7,7 @@ warning) -> translations re-derived for it -> for a moving camera, the metric sc
 path from planted feet -> sole points of planted feet in the first frame's camera frame ->
 robust floor plane -> each body moved along its
 viewing ray so that its planted foot stands on the floor (removes per-frame and per-person
-depth error) -> the world frame (see ``aios_core.world.frame``). When no floor is found the
+depth error) -> the world frame (see ``aios_core.results.world_frame``). When no floor is found the
 results stay in the camera frame, with a warning; nothing else changes.
 """
 
@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.choices import CAMERA_CHOICES
-from aios_core.io.results_file import RunResults
+from aios_core.results.results_file import RunResults
+from aios_core.results.world_frame import WorldFrame
 from aios_core.world.camera_motion import (
     STATIC_BELOW_DEG,
     CameraMotion,
@@ -43,7 +44,6 @@ from aios_core.world.feet import (
     footprints,
 )
 from aios_core.world.focal_from_people import focal_from_people, vertical_vanishing_point
-from aios_core.world.frame import WorldFrame
 from aios_core.world.ground_plane import (
     FloorPlane,
     NoFloorFound,

@@ -1,7 +1,7 @@
 """``FootMotion``: the foot stage's results (contact labels, foot-locked world motion).
 
 Numpy only: the results file imports it. Saved in a results file with these keys (see
-``aios_core.io.results_file``):
+``aios_core.results.results_file``):
 
 =========================  ================  ==============================================
 foot_contact               (D, 4) bool       [left_heel, left_toe, right_heel, right_toe]

@@ -49,7 +49,7 @@ transl_m               (D, 3)        body-model origin to camera frame translati
 The camera frame is x right, y down, z forward (OpenCV). Pixel coordinates are in the input
 frame as decoded (after applying rotation metadata).
 
-World block (optional: present after the world stage, see ``aios_core.world.frame``):
+World block (optional: present after the world stage, see ``aios_core.results.world_frame``):
 
 ===============================  ============  ==============================================
 world_camera_to_world_R          (F, 3, 3) f32  x_world = R[k] @ x_cam + p[k]
@@ -66,7 +66,7 @@ world_focal_uncertainty          () f64         its relative one-sigma error (0 
 ===============================  ============  ==============================================
 
 Foot block (optional: present after the foot stage, which runs after the world stage; see
-``aios_core.feet.motion``): ``foot_contact`` (D, 4) bool [left_heel, left_toe,
+``aios_core.results.foot_motion``): ``foot_contact`` (D, 4) bool [left_heel, left_toe,
 right_heel, right_toe], ``foot_lock_applied`` () bool, and when it is true the foot-locked world
 motion ``world_locked_body_pose`` (D, 21, 3) and ``world_locked_transl_m`` (D, 3).
 
@@ -92,11 +92,11 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.errors import AiosError
-from aios_core.feet.motion import FootMotion
 from aios_core.io.atomic import atomic_write_bytes
 from aios_core.io.file_kind import describe_file
 from aios_core.person import PERSON_SHAPES
-from aios_core.world.frame import WorldFrame
+from aios_core.results.foot_motion import FootMotion
+from aios_core.results.world_frame import WorldFrame
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMA_VERSIONS = (1, 2)
