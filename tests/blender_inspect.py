@@ -2,7 +2,8 @@
 
     python blender_inspect.py FILE [BONE ...]    # or: blender -b --python blender_inspect.py -- ...
 
-Prints one JSON object: ``objects`` (type, parent, action: active or stashed in an NLA track),
+Prints one JSON object: ``objects`` (type, parent, action: active or stashed in an NLA track,
+all_actions: every action on the object or its data, active or in NLA strips),
 ``actions`` (name, frame range), ``bone_names`` per armature and, per armature, the
 world-space head of each named BONE at every scene frame of its action (``bones``:
 {armature: {bone: [[x, y, z], ...]}}), in Blender's z-up frame.
@@ -30,6 +31,20 @@ def object_action(obj):
     return data.action
 
 
+def all_actions(obj) -> list:
+    """Names of the actions animating ``obj`` or its data (camera lens, shape keys ...)."""
+    names = []
+    for owner in (obj, obj.data, getattr(obj.data, "shape_keys", None)):
+        data = getattr(owner, "animation_data", None)
+        if data is None:
+            continue
+        found = [data.action] + [s.action for t in data.nla_tracks for s in t.strips]
+        for action in found:
+            if action is not None and action.name not in names:
+                names.append(action.name)
+    return names
+
+
 def main(argv: list) -> None:
     args = argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
     path, bone_names = args[0], args[1:]
@@ -41,10 +56,11 @@ def main(argv: list) -> None:
     scene = bpy.context.scene
     report = {"objects": {}, "actions": {}, "bones": {}, "bone_names": {}}
     for obj in bpy.data.objects:
+        animated_by = all_actions(obj)
         action = object_action(obj)
         report["objects"][obj.name] = {
             "type": obj.type, "parent": obj.parent.name if obj.parent else None,
-            "action": action.name if action else None}
+            "action": action.name if action else None, "all_actions": animated_by}
     for obj in bpy.data.objects:
         if obj.type == "ARMATURE":
             report["bone_names"][obj.name] = [bone.name for bone in obj.data.bones]

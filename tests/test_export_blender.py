@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -38,17 +40,21 @@ def test_blender_makes_one_action_per_person_and_no_helper_objects(body, tmp_pat
     assert len([a for a in report["actions"] if a.startswith("track_")]) == 2
 
 
-@pytest.mark.parametrize("file_format", ["glb", "fbx"])
-def test_blender_opens_a_world_export_with_people_on_the_floor(tmp_path, file_format):
-    blender_or_skip()
-
+def _world_export(tmp_path: Path, file_format: str) -> Path:
+    """A combined world-frame export of two people (camera and floor included)."""
     smplx_dir = world_smplx_dir(tmp_path / "smplx")
     body = SmplxModel(smplx_dir)
     results = add_foot_stage(world_case(smplx_dir, frames=40, num_people=2).results,
                              RestShape(body))
     (path,) = export_results(results, body, ExportOptions(
         file_format=file_format, out_path=tmp_path / f"scene.{file_format}", combined=True))
-    report = blender_report(path, ("left_ankle", "right_foot"))
+    return path
+
+
+@pytest.mark.parametrize("file_format", ["glb", "fbx"])
+def test_blender_opens_a_world_export_with_people_on_the_floor(tmp_path, file_format):
+    blender_or_skip()
+    report = blender_report(_world_export(tmp_path, file_format), ("left_ankle", "right_foot"))
     objects = report["objects"]
     assert objects["camera"]["type"] == "CAMERA" and objects["camera"]["action"]
     assert objects["floor"]["type"] == "MESH"
@@ -56,6 +62,19 @@ def test_blender_opens_a_world_export_with_people_on_the_floor(tmp_path, file_fo
     for armature, bones in report["bones"].items():  # Blender is z up
         heights = np.array([np.array(track)[:, 2] for track in bones.values()])
         assert -0.01 < heights.min() < 0.15, (armature, heights.min())
+
+
+@pytest.mark.parametrize("file_format", ["glb", "fbx"])
+def test_blender_finds_one_action_per_animated_object_of_a_world_export(tmp_path, file_format):
+    """Each person's armature and the camera carry one action; the floor, the skinned meshes and
+    the camera's lens (fixed focal length) none."""
+    blender_or_skip()
+    report = blender_report(_world_export(tmp_path, file_format))
+    actions_per_object = {name: len(o["all_actions"]) for name, o in report["objects"].items()}
+    animated = {"camera", "track_10", "track_11"}
+    assert animated <= set(actions_per_object) and "floor" in actions_per_object
+    assert actions_per_object == {name: int(name in animated) for name in actions_per_object}
+    assert len(report["actions"]) == len(animated)
 
 
 def test_blender_keeps_the_mixamo_names_of_an_fbx(body, tmp_path):

@@ -16,6 +16,13 @@ import sys
 
 import bpy
 
+# With a simplify factor of 0, Blender's FBX exporter keys every baked channel of every object,
+# so Blender reads the fixed floor back with an action and the camera with a second one (its
+# fixed lens and focus distance, on the camera data). This factor (relative tolerance 1e-8,
+# below float32 key precision) writes no keys for a channel that never changes and keeps each
+# key of a moving one, except inside exact holds, which the keys around them reproduce.
+_SIMPLIFY_UNCHANGED_ONLY = 1e-5
+
 
 def _arguments(argv: list) -> tuple:
     args = argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
@@ -44,7 +51,7 @@ def convert(glb_path: str, fbx_path: str, fps: float) -> None:
         bake_anim=True,
         bake_anim_use_all_actions=False,
         bake_anim_use_nla_strips=False,
-        bake_anim_simplify_factor=0.0,
+        bake_anim_simplify_factor=_SIMPLIFY_UNCHANGED_ONLY,
         axis_forward="-Z",
         axis_up="Y",
     )
