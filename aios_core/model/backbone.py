@@ -12,6 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from aios_core.model.cpu.channels_last_bf16 import (
+    FoldedConvolutions,
+    channels_last_bf16_applies,
+    resnet_bf16_channels_last,
+)
 from aios_core.model.cpu.frozen_batch_norm import add_residual_and_relu_, normalise_in_place
 from aios_core.model.position_encoding import PositionEmbeddingSineHW
 
@@ -47,7 +52,7 @@ class FrozenBatchNorm2d(nn.Module):
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
 
-    def _scale_and_shift(self) -> tuple[Tensor, Tensor]:
+    def scale_and_shift(self) -> tuple[Tensor, Tensor]:
         """(1, C, 1, 1) each. Same order as the official: fold (weight, var) into a scale first,
         then the shift."""
         weight = self.weight.reshape(1, -1, 1, 1)
@@ -64,7 +69,7 @@ class FrozenBatchNorm2d(nn.Module):
         """This norm of ``x``, plus ``residual``, then ReLU. Without autograd, and with ``x`` in
         the statistics' dtype, written into ``x`` (one pass for float32 CPU maps); otherwise into
         a new map (under autocast a float32 one, by torch's type promotion)."""
-        scale, shift = self._scale_and_shift()
+        scale, shift = self.scale_and_shift()
         if torch.is_grad_enabled() or x.dtype != scale.dtype:
             return add_residual_and_relu_(x * scale + shift, residual, relu)
         return normalise_in_place(x, scale, shift, residual, relu)
@@ -154,11 +159,17 @@ class ResNet50Body(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        # bf16 CPU inference's weights (not state: rebuilt from the weights when they change).
+        self.bf16_convolutions = FoldedConvolutions()
 
     def stages(self) -> list[nn.Sequential]:
         return [self.layer1, self.layer2, self.layer3, self.layer4]
 
     def forward(self, images: Tensor) -> list[Tensor]:
+        """(B, 3, H, W) -> the requested stage outputs (B, C, h, w); bf16 channels-last ones
+        under CPU bf16 autocast without autograd (``model/cpu/channels_last_bf16.py``)."""
+        if channels_last_bf16_applies(images):
+            return resnet_bf16_channels_last(self, self.bf16_convolutions, images)
         x = self.maxpool(self.bn1.normalise_(self.conv1(images), relu=True))
         outputs = []
         for index, stage in enumerate(self.stages()[: max(self.return_layers) + 1]):
@@ -219,7 +230,10 @@ class BackboneWithPositionEncoding(nn.Sequential):
         for feature, mask in self[0](images, padding_mask):
             features.append(feature)
             masks.append(mask)
-            pos.append(self[1](mask).to(feature.dtype))
+            # Under autocast the positions stay float32 whatever the features' dtype (the CPU
+            # bf16 backbone returns bf16 maps; the float32 path's maps are float32).
+            autocast = torch.is_autocast_enabled(feature.device.type)
+            pos.append(self[1](mask).to(torch.float32 if autocast else feature.dtype))
         return features, masks, pos
 
 
