@@ -24,7 +24,7 @@ from tests.synthetic_world import (
     CameraTruth,
     SyntheticWorld,
     _look_rotation,
-    walk,
+    walkers,
 )
 
 CAMERA_PATHS = ("static", "pan", "dolly", "handheld", "orbit")
@@ -75,13 +75,7 @@ def make_scene_world(
 ) -> SyntheticWorld:
     """Walkers crossing the middle of the room, seen along ``path``."""
     rng = np.random.default_rng(seed)
-    people = []
-    for person in range(num_people):
-        heading = rng.uniform(-np.pi, np.pi)
-        start = (rng.uniform(-1.0, 1.0) + 1.2 * (person - (num_people - 1) / 2),
-                 rng.uniform(4.5, 6.5))
-        people.append(walk(model, frames, fps, heading, start, rng.normal(0.0, 0.5, 10),
-                           period_s=rng.uniform(1.0, 1.3), phase=rng.uniform(0, 2 * np.pi)))
+    people = walkers(model, rng, frames, fps, num_people, side_m=1.0, depth_m=(4.5, 6.5))
     camera = camera_path(path, frames, fps, fov_deg, image_size_wh)
     return SyntheticWorld(people, camera, fps, frames)
 

@@ -245,16 +245,24 @@ def make_world(
 ) -> SyntheticWorld:
     """Several people walking across the floor 4-8 m in front of the camera."""
     rng = np.random.default_rng(seed)
+    people = walkers(model, rng, frames, fps, num_people, side_m=1.5, depth_m=(4.5, 7.0))
+    camera = make_camera(frames, rotating, image_size_wh, fov_deg)
+    return SyntheticWorld(people, camera, fps, frames)
+
+
+def walkers(model: EmbeddedSMPLX, rng: np.random.Generator, frames: int, fps: float,
+            num_people: int, side_m: float, depth_m: tuple[float, float]) -> list:
+    """People walking in random directions from starts spread side by side (+-side_m each) at
+    depths in depth_m, each with its own shape, pace and phase."""
     people = []
     for person in range(num_people):
         heading = rng.uniform(-np.pi, np.pi)
-        start = (rng.uniform(-1.5, 1.5) + 1.2 * (person - (num_people - 1) / 2),
-                 rng.uniform(4.5, 7.0))
+        start = (rng.uniform(-side_m, side_m) + 1.2 * (person - (num_people - 1) / 2),
+                 rng.uniform(*depth_m))
         betas = rng.normal(0.0, 0.5, 10)
         people.append(walk(model, frames, fps, heading, start, betas,
                            period_s=rng.uniform(1.0, 1.3), phase=rng.uniform(0, 2 * np.pi)))
-    camera = make_camera(frames, rotating, image_size_wh, fov_deg)
-    return SyntheticWorld(people, camera, fps, frames)
+    return people
 
 
 @dataclass
