@@ -19,7 +19,7 @@ and 3 % per person, 1.5 px, 1.5 deg, 10 % missed). Runs `add_world_frame` with
                  frames upscaled to 1280x720
 
     python3 bench/bench_world_camera.py                      # 10 s at 10 fps, 3 people
-    python3 bench/bench_world_camera.py --paths handheld --fovs 70 --cache /tmp/scenes
+    python3 bench/bench_world_camera.py --paths handheld --fovs 70 --cache rendered_scenes
 """
 
 from __future__ import annotations
