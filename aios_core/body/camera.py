@@ -49,6 +49,13 @@ def project_points(points_cam: Array, focal_px, principal_point_px) -> Array:
     return normalised * focal_px + principal_point_px
 
 
+def pixel_rays(pixels: Array, focal_px, principal_point_px) -> Array:
+    """(..., 2) pixels -> (..., 3) camera-frame directions with z = 1 (unnormalised)."""
+    xy = (pixels - principal_point_px) / focal_px
+    one = xy[..., :1] * 0 + 1
+    return torch.cat([xy, one], -1) if isinstance(xy, Tensor) else np.concatenate([xy, one], -1)
+
+
 def _stack_last(parts: list[Array]) -> Array:
     return torch.stack(parts, -1) if isinstance(parts[0], Tensor) else np.stack(parts, -1)
 
@@ -96,9 +103,7 @@ class PinholeCamera:
 
     def rays(self, pixels: Array) -> Array:
         """(..., 2) pixels -> (..., 3) camera-frame directions with z = 1 (unnormalised)."""
-        xy = (pixels - self.principal_point_px) / self.focal_px
-        one = xy[..., :1] * 0 + 1
-        return torch.cat([xy, one], -1) if isinstance(xy, Tensor) else np.concatenate([xy, one], -1)
+        return pixel_rays(pixels, self.focal_px, self.principal_point_px)
 
     def scaled(self, factor: float) -> PinholeCamera:
         """The same camera for the image resized by ``factor`` (focal, centre and size scale)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aios_core.body.camera import PinholeCamera
+from aios_core.body.camera import pixel_rays
 from aios_core.world.feature_tracks import FeatureTracks
 
 MIN_TRACKED_POINTS = 12
@@ -49,7 +49,7 @@ class CameraMotion:
 
 def _rays(points_px: np.ndarray, focal_px: float, principal_px: np.ndarray) -> np.ndarray:
     """(N, 2) pixels -> (N, 3) unit viewing rays."""
-    rays = PinholeCamera(focal_px, principal_px, None).rays(points_px)
+    rays = pixel_rays(points_px, focal_px, principal_px)
     return rays / np.linalg.norm(rays, axis=1, keepdims=True)
 
 
