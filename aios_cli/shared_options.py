@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from aios_core.choices import CAMERA_CHOICES, DEVICE_CHOICES
+from aios_core.choices import CAMERA_CHOICES, DEFAULT_SMOOTH_STRENGTH, DEVICE_CHOICES
 from aios_core.precision import PRECISIONS
 
 _NETWORK_OPTIONS = (
@@ -50,7 +50,7 @@ _CLIP_OPTIONS = (
                  help="Process at most N frames (of each clip)."),
     click.option("--smooth/--no-smooth", default=True, show_default=True,
                  help="Temporal smoothing per tracked person."),
-    click.option("--smooth-strength", default=0.5, show_default=True,
+    click.option("--smooth-strength", default=DEFAULT_SMOOTH_STRENGTH, show_default=True,
                  type=click.FloatRange(0.0, 1.0)),
     click.option("--side-view", is_flag=True, help="Add a side view next to the overlay."),
     click.option("--floor", "render_floor", is_flag=True,

@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.body.meshes import MeshMaker
+from aios_core.choices import DEFAULT_SMOOTH_STRENGTH
 from aios_core.pipeline.foot_pass import foot_pass
 from aios_core.pipeline.world_pass import smooth_in_world, world_pass
 from aios_core.results.results_file import RunResults
 from aios_core.world.stage import WorldOptions, WorldReport
-
-DEFAULT_SMOOTH_STRENGTH = 0.5  # `aios run --smooth-strength`'s default
 
 
 @dataclass

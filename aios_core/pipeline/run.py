@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from aios_core.body.meshes import MeshMaker
+from aios_core.choices import DEFAULT_SMOOTH_STRENGTH
 from aios_core.inference.results import ImageResult
 from aios_core.io.atomic import atomic_write_text
 from aios_core.io.output_paths import OutputPathError, check_writable_file, refuse_collisions
 from aios_core.pipeline.detections import DetectionLog
-from aios_core.pipeline.grounding import DEFAULT_SMOOTH_STRENGTH, GroundingOptions, ground_people
+from aios_core.pipeline.grounding import GroundingOptions, ground_people
 from aios_core.pipeline.render_pass import render_overlay
 from aios_core.pipeline.run_record import (
     check_same_settings,
